@@ -1,0 +1,1 @@
+//! unattend.xml: templates, rendering and the linter.
