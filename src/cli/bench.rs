@@ -1,12 +1,26 @@
-//! `gild bench` (owned by the contract/benchmark work).
+//! `gild bench`: measurements whose figures go into the README. Each
+//! benchmark lives in its own module; this file only dispatches.
 use super::Outcome;
+
+#[path = "bench_client.rs"]
+mod client;
+#[path = "bench_lint.rs"]
+mod lint;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchCommand {
     /// Client overhead: power-state calls per second over one connection.
-    Client,
+    Client(client::ClientBenchArgs),
+    /// Streaming: 1 GiB upload/download through a guest transfer URL, next to curl.
+    Transfer(client::TransferBenchArgs),
+    /// Lint 1,000 copies of the seed answer file, next to `xmllint --noout`.
+    Lint(lint::LintBenchArgs),
 }
 
-pub async fn run(_cmd: BenchCommand) -> anyhow::Result<Outcome> {
-    anyhow::bail!("gild bench is not built yet")
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        BenchCommand::Client(args) => client::run_client(args).await,
+        BenchCommand::Transfer(args) => client::run_transfer(args).await,
+        BenchCommand::Lint(args) => lint::run(args).await,
+    }
 }
