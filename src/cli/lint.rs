@@ -1,12 +1,80 @@
-//! `gild lint` (owned by the unattend work).
+//! `gild lint FILE...`: lints answer files and prints the diagnostics.
+//!
+//! Exit codes: 0 clean (notes allowed), 1 errors (or warnings with
+//! `--deny-warnings`), 2 some input could not be read at all.
 use super::Outcome;
+use crate::unattend::{lint_path, report, Diagnostic, Profile, Severity};
+use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct LintArgs {
     /// Answer files to lint.
-    pub files: Vec<std::path::PathBuf>,
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Rule set: wmco (all rules), k8s (all but the en-US rule), plain
+    /// (structure, catalog and values only).
+    #[arg(long, value_enum, default_value_t = Profile::Wmco)]
+    pub profile: Profile,
+    /// Output format: human (compiler-style), json (JSON Lines, one object
+    /// per diagnostic), sarif (SARIF 2.1.0 log).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
-pub async fn run(_args: LintArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("gild lint is not built yet")
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+}
+
+pub async fn run(args: LintArgs) -> anyhow::Result<Outcome> {
+    let mut all = Vec::new();
+    let mut out = String::new();
+    for file in &args.files {
+        let (source, diags) = lint_path(file, args.profile);
+        if args.format == Format::Human {
+            out.push_str(&report::human(&diags, source.as_deref()));
+        }
+        all.extend(diags);
+    }
+    match args.format {
+        Format::Human => out.push_str(&summary(&all, args.files.len())),
+        Format::Json => out = report::json_lines(&all),
+        Format::Sarif => out = serde_json::to_string_pretty(&report::sarif(&all))? + "\n",
+    }
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(outcome(&all, args.deny_warnings))
+}
+
+/// The exit status a set of diagnostics deserves.
+pub fn outcome(diags: &[Diagnostic], deny_warnings: bool) -> Outcome {
+    let threshold = if deny_warnings {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    if diags.iter().any(Diagnostic::is_input_failure) {
+        Outcome::BadInput
+    } else if diags.iter().any(|d| d.severity >= threshold) {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    }
+}
+
+pub fn summary(diags: &[Diagnostic], files: usize) -> String {
+    let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}, {} in {}\n",
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning"),
+        plural(count(Severity::Note), "note"),
+        plural(files, "file"),
+    )
 }

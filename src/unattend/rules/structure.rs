@@ -1,0 +1,178 @@
+//! Shape rules: root element and namespace, passes, component attributes.
+//! Produces the [`Layout`] (which component sits in which pass) the other
+//! rule groups work from.
+
+use super::*;
+use crate::unattend::catalog::PASSES;
+use crate::unattend::doc::Element;
+use std::collections::HashMap;
+
+pub const UNATTEND_NS: &str = "urn:schemas-microsoft-com:unattend";
+const PUBLIC_KEY_TOKEN: &str = "31bf3856ad364e35";
+const ARCHITECTURES: [&str; 4] = ["amd64", "x86", "arm64", "wow64"];
+
+/// A `<component>` element and the pass it is configured in.
+#[derive(Debug, Clone)]
+pub struct ComponentRef {
+    pub pass: String,
+    pub element: usize,
+    pub name: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Layout {
+    pub components: Vec<ComponentRef>,
+}
+
+/// Checks the shape; returns `None` when the root is not `unattend` at all
+/// (nothing else can be said about such a file).
+pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
+    let root = doc.root()?;
+    if root.name != "unattend" || root.namespace.as_deref() != Some(UNATTEND_NS) {
+        let found = root.namespace.as_deref().unwrap_or("no namespace");
+        out.push(
+            ROOT_NAMESPACE,
+            root.name_span,
+            format!(
+                "root element is `{}` in {found}; expected `unattend` in {UNATTEND_NS}",
+                root.name
+            ),
+        );
+        if root.name != "unattend" {
+            return None;
+        }
+    }
+    let mut layout = Layout::default();
+    let mut seen_passes: HashMap<&str, ()> = HashMap::new();
+    let mut arch: Option<&str> = None;
+    for settings in doc.children(root) {
+        if settings.name != "settings" {
+            // `servicing` is a legacy package-servicing section WSIM still
+            // accepts; gild has nothing to check in it.
+            if settings.name != "servicing" {
+                out.push(
+                    UNEXPECTED_ELEMENT,
+                    settings.name_span,
+                    format!("`<{}>` inside `<unattend>`", settings.name),
+                );
+            }
+            continue;
+        }
+        let Some(pass) = settings.attr("pass") else {
+            out.push(
+                UNKNOWN_PASS,
+                settings.name_span,
+                "`<settings>` has no `pass` attribute",
+            );
+            continue;
+        };
+        if !PASSES.contains(&pass.value.as_str()) {
+            out.push(
+                UNKNOWN_PASS,
+                pass.value_span,
+                format!("`{}` is not a Windows configuration pass", pass.value),
+            );
+            continue;
+        }
+        if seen_passes.insert(pass.value.as_str(), ()).is_some() {
+            out.push(
+                DUPLICATE_PASS,
+                pass.value_span,
+                format!("pass `{}` appears more than once", pass.value),
+            );
+        }
+        let mut in_pass: HashMap<(String, String), ()> = HashMap::new();
+        for &element in &settings.children {
+            let Some(comp) = doc.elements.get(element) else {
+                continue;
+            };
+            if comp.name != "component" {
+                out.push(
+                    UNEXPECTED_ELEMENT,
+                    comp.name_span,
+                    format!("`<{}>` inside `<settings>`", comp.name),
+                );
+                continue;
+            }
+            let Some(name) = component_attrs(comp, out) else {
+                continue;
+            };
+            let comp_arch = comp.attr("processorArchitecture");
+            if let Some(a) = comp_arch {
+                if !ARCHITECTURES.contains(&a.value.as_str()) {
+                    out.push(
+                        COMPONENT_ARCH,
+                        a.value_span,
+                        format!(
+                            "processorArchitecture `{}` is not amd64, x86, arm64 or wow64",
+                            a.value
+                        ),
+                    );
+                } else if let Some(first) = arch.filter(|f| *f != a.value) {
+                    out.push(COMPONENT_ARCH, a.value_span, format!("processorArchitecture `{}` differs from `{first}` used earlier in the file", a.value));
+                } else {
+                    arch = Some(a.value.as_str());
+                }
+            }
+            let key = (
+                name.to_string(),
+                comp_arch.map(|a| a.value.clone()).unwrap_or_default(),
+            );
+            if in_pass.insert(key, ()).is_some() {
+                out.push(
+                    DUPLICATE_COMPONENT,
+                    comp.name_span,
+                    format!("component `{name}` appears twice in pass `{}`", pass.value),
+                );
+            }
+            layout.components.push(ComponentRef {
+                pass: pass.value.clone(),
+                element,
+                name: name.to_string(),
+            });
+        }
+    }
+    Some(layout)
+}
+
+/// Checks the fixed attributes; returns the component name when present.
+fn component_attrs<'a>(comp: &'a Element, out: &mut Findings) -> Option<&'a str> {
+    let expected = [
+        ("publicKeyToken", PUBLIC_KEY_TOKEN),
+        ("language", "neutral"),
+        ("versionScope", "nonSxS"),
+    ];
+    for (attr, want) in expected {
+        match comp.attr(attr) {
+            None => out.push(
+                COMPONENT_ATTR,
+                comp.name_span,
+                format!("component has no `{attr}` attribute (expected \"{want}\")"),
+            ),
+            Some(a) if a.value != want => out.push(
+                COMPONENT_ATTR,
+                a.value_span,
+                format!("`{attr}` is \"{}\"; expected \"{want}\"", a.value),
+            ),
+            Some(_) => {}
+        }
+    }
+    if comp.attr("processorArchitecture").is_none() {
+        out.push(
+            COMPONENT_ATTR,
+            comp.name_span,
+            "component has no `processorArchitecture` attribute",
+        );
+    }
+    match comp.attr("name") {
+        Some(n) if !n.value.is_empty() => Some(n.value.as_str()),
+        _ => {
+            out.push(
+                COMPONENT_ATTR,
+                comp.name_span,
+                "component has no `name` attribute",
+            );
+            None
+        }
+    }
+}
