@@ -27,15 +27,24 @@ pub async fn run(args: LintBenchArgs) -> anyhow::Result<Outcome> {
         return Err(anyhow::anyhow!("--copies must be at least 1")).bad_input();
     }
     let dir = tempfile::tempdir().context("cannot create a temp dir for the copies")?;
-    let files: Vec<PathBuf> = (0..args.copies).map(|i| dir.path().join(format!("unattend-{i:05}.xml"))).collect();
+    let files: Vec<PathBuf> = (0..args.copies)
+        .map(|i| dir.path().join(format!("unattend-{i:05}.xml")))
+        .collect();
     for f in &files {
         std::fs::write(f, SEED).with_context(|| format!("cannot write {}", f.display()))?;
     }
     let (gild_time, diag_count) = time_gild(&files);
     let xmllint_time = time_xmllint(&args.xmllint, &files)?;
     let ratio = gild_time.as_secs_f64() / xmllint_time.as_secs_f64().max(f64::MIN_POSITIVE);
-    println!("files:            {} copies of the seed answer file ({} bytes each)", args.copies, SEED.len());
-    println!("gild lint (full): {:>10.2} ms  ({diag_count} diagnostics)", ms(gild_time));
+    println!(
+        "files:            {} copies of the seed answer file ({} bytes each)",
+        args.copies,
+        SEED.len()
+    );
+    println!(
+        "gild lint (full): {:>10.2} ms  ({diag_count} diagnostics)",
+        ms(gild_time)
+    );
     println!("xmllint --noout:  {:>10.2} ms", ms(xmllint_time));
     println!("ratio gild/xmllint: {ratio:.2}");
     Ok(Outcome::Success)
@@ -54,7 +63,13 @@ fn time_gild(files: &[PathBuf]) -> (Duration, usize) {
     let count = std::thread::scope(|s| {
         let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|f| lint_path(f, Profile::Wmco).1.len()).sum::<usize>()))
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|f| lint_path(f, Profile::Wmco).1.len())
+                        .sum::<usize>()
+                })
+            })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
     });
@@ -67,8 +82,17 @@ fn time_xmllint(bin: &Path, files: &[PathBuf]) -> anyhow::Result<Duration> {
         .arg("--noout")
         .args(files)
         .status()
-        .with_context(|| format!("cannot run {} (Debian: apt-get install libxml2-utils)", bin.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot run {} (Debian: apt-get install libxml2-utils)",
+                bin.display()
+            )
+        })?;
     let elapsed = start.elapsed();
-    anyhow::ensure!(status.success(), "{} --noout failed on the seed copies: {status}", bin.display());
+    anyhow::ensure!(
+        status.success(),
+        "{} --noout failed on the seed copies: {status}",
+        bin.display()
+    );
     Ok(elapsed)
 }

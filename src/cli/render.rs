@@ -32,7 +32,12 @@ pub struct RenderUnattendArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Environment variable holding the administrator password.
-    #[arg(long, value_name = "NAME", conflicts_with = "password_file", required_unless_present = "password_file")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "password_file",
+        required_unless_present = "password_file"
+    )]
     pub password_env: Option<String>,
     /// File holding the administrator password (one trailing newline dropped).
     #[arg(long, value_name = "PATH")]
@@ -56,7 +61,12 @@ fn render_unattend(args: RenderUnattendArgs) -> anyhow::Result<Outcome> {
     let password = match (&args.password_env, &args.password_file) {
         (Some(name), _) => Secret::from_env(name).bad_input()?,
         (None, Some(path)) => Secret::from_file(path).bad_input()?,
-        (None, None) => return Err(anyhow::anyhow!("give --password-env NAME or --password-file PATH")).bad_input(),
+        (None, None) => {
+            return Err(anyhow::anyhow!(
+                "give --password-env NAME or --password-file PATH"
+            ))
+            .bad_input()
+        }
     };
     let template_name = args.template.display().to_string();
     let template = std::fs::read_to_string(&args.template)
@@ -75,24 +85,42 @@ fn render_unattend(args: RenderUnattendArgs) -> anyhow::Result<Outcome> {
         Some(p) => p,
         None => match values.get("profile") {
             Some(v) => serde_json::from_value(v.clone())
-                .map_err(|e| RenderError::Values(format!("profile: {e} (expected wmco, k8s or plain)")))
+                .map_err(|e| {
+                    RenderError::Values(format!("profile: {e} (expected wmco, k8s or plain)"))
+                })
                 .bad_input()?,
             None => Profile::default(),
         },
     };
-    let rendered = render::render(&template_name, &template, values, &password, args.plaintext_password).bad_input()?;
-    let shown_name = args.output.as_ref().map_or_else(|| "<rendered>".to_string(), |p| p.display().to_string());
+    let rendered = render::render(
+        &template_name,
+        &template,
+        values,
+        &password,
+        args.plaintext_password,
+    )
+    .bad_input()?;
+    let shown_name = args
+        .output
+        .as_ref()
+        .map_or_else(|| "<rendered>".to_string(), |p| p.display().to_string());
     let diags = lint_text(&shown_name, &rendered, profile);
     let redacted = render::redact(&rendered, &password);
     // Diagnostics go to stderr: stdout may be the rendered file itself.
     eprint!("{}", report::human(&diags, Some(&redacted)));
-    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     if errors > 0 {
-        eprintln!("error: the rendered answer file has {errors} lint error(s); nothing was written");
+        eprintln!(
+            "error: the rendered answer file has {errors} lint error(s); nothing was written"
+        );
         return Ok(Outcome::Failed);
     }
     match &args.output {
-        Some(path) => write_private(path, rendered.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => write_private(path, rendered.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
     }
     tracing::info!(template = %template_name, output = %shown_name, "rendered answer file");
@@ -103,7 +131,10 @@ fn render_unattend(args: RenderUnattendArgs) -> anyhow::Result<Outcome> {
 /// owner only, via a temp file renamed into place so a failed write never
 /// leaves a half file.
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.persist(path).map_err(|e| e.error)?;
