@@ -7,7 +7,9 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unattend").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/unattend")
+        .join(name)
 }
 
 fn gild() -> Command {
@@ -18,7 +20,9 @@ fn gild() -> Command {
 
 /// The clean fixture with the password stored in plain text: warnings only.
 fn warnings_only_file(dir: &tempfile::TempDir) -> PathBuf {
-    let text = std::fs::read_to_string(fixture("clean.xml")).unwrap().replace("<PlainText>false<", "<PlainText>true<");
+    let text = std::fs::read_to_string(fixture("clean.xml"))
+        .unwrap()
+        .replace("<PlainText>false<", "<PlainText>true<");
     let path = dir.path().join("warn.xml");
     std::fs::write(&path, text).unwrap();
     path
@@ -26,26 +30,59 @@ fn warnings_only_file(dir: &tempfile::TempDir) -> PathBuf {
 
 #[test]
 fn clean_file_exits_zero() {
-    gild().arg("lint").arg(fixture("clean.xml")).assert().code(0).stdout(contains("0 errors, 0 warnings"));
+    gild()
+        .arg("lint")
+        .arg(fixture("clean.xml"))
+        .assert()
+        .code(0)
+        .stdout(contains("0 errors, 0 warnings"));
 }
 
 #[test]
 fn seed_exits_one_with_compiler_style_output() {
-    let out = gild().arg("lint").arg(fixture("seed.xml")).assert().code(1).get_output().stdout.clone();
+    let out = gild()
+        .arg("lint")
+        .arg(fixture("seed.xml"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("seed.xml:43:23: error[admin-password-placeholder]: "), "{text}");
-    assert!(text.contains("43 |                <Value>MyPassword</Value>"), "{text}");
-    assert!(text.contains("|                       ^^^^^^^^^^\n"), "{text}");
+    assert!(
+        text.contains("seed.xml:43:23: error[admin-password-placeholder]: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("43 |                <Value>MyPassword</Value>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("|                       ^^^^^^^^^^\n"),
+        "{text}"
+    );
     assert!(text.contains("= help: replace the placeholder"), "{text}");
-    assert!(text.contains("1 error, 2 warnings, 0 notes in 1 file"), "{text}");
+    assert!(
+        text.contains("1 error, 2 warnings, 0 notes in 1 file"),
+        "{text}"
+    );
 }
 
 #[test]
 fn warnings_pass_unless_deny_warnings() {
     let dir = tempfile::tempdir().unwrap();
     let warn = warnings_only_file(&dir);
-    gild().arg("lint").arg(&warn).assert().code(0).stdout(contains("warning[password-plaintext]"));
-    gild().args(["lint", "--deny-warnings"]).arg(&warn).assert().code(1);
+    gild()
+        .arg("lint")
+        .arg(&warn)
+        .assert()
+        .code(0)
+        .stdout(contains("warning[password-plaintext]"));
+    gild()
+        .args(["lint", "--deny-warnings"])
+        .arg(&warn)
+        .assert()
+        .code(1);
 }
 
 #[test]
@@ -65,23 +102,51 @@ fn hundred_megabyte_file_exits_two_without_being_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.xml");
     // Sparse: costs no disk, but its length is 100 MB.
-    std::fs::File::create(&path).unwrap().set_len(100 * 1024 * 1024).unwrap();
-    gild().arg("lint").arg(&path).assert().code(2).stdout(contains("error[input-too-large]"));
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(100 * 1024 * 1024)
+        .unwrap();
+    gild()
+        .arg("lint")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout(contains("error[input-too-large]"));
 }
 
 #[test]
 fn json_format_is_one_object_per_line() {
-    let out = gild().args(["lint", "--format", "json"]).arg(fixture("seed.xml")).assert().code(1).get_output().stdout.clone();
-    let lines: Vec<Value> =
-        String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = gild()
+        .args(["lint", "--format", "json"])
+        .arg(fixture("seed.xml"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
-    let placeholder = lines.iter().find(|d| d["rule_id"] == "admin-password-placeholder").unwrap();
+    let placeholder = lines
+        .iter()
+        .find(|d| d["rule_id"] == "admin-password-placeholder")
+        .unwrap();
     assert_eq!(placeholder["severity"], "error");
     assert_eq!(placeholder["line"], 43);
     assert_eq!(placeholder["col"], 23);
     assert!(placeholder["file"].as_str().unwrap().ends_with("seed.xml"));
-    assert!(placeholder["help"].as_str().unwrap().contains("--password-env"));
-    assert_eq!(placeholder["span"]["end"].as_u64().unwrap() - placeholder["span"]["start"].as_u64().unwrap(), 10);
+    assert!(placeholder["help"]
+        .as_str()
+        .unwrap()
+        .contains("--password-env"));
+    assert_eq!(
+        placeholder["span"]["end"].as_u64().unwrap()
+            - placeholder["span"]["start"].as_u64().unwrap(),
+        10
+    );
 }
 
 fn sarif_validator() -> jsonschema::Validator {
@@ -93,7 +158,11 @@ fn sarif_validator() -> jsonschema::Validator {
 fn sarif_output_is_valid_sarif_2_1_0_with_rules_and_regions() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken file.xml");
-    std::fs::write(&broken, "<unattend xmlns=\"urn:schemas-microsoft-com:unattend\">\n  <settings>").unwrap();
+    std::fs::write(
+        &broken,
+        "<unattend xmlns=\"urn:schemas-microsoft-com:unattend\">\n  <settings>",
+    )
+    .unwrap();
     let out = gild()
         .args(["lint", "--format", "sarif"])
         .arg(fixture("seed.xml"))
@@ -105,17 +174,28 @@ fn sarif_output_is_valid_sarif_2_1_0_with_rules_and_regions() {
         .clone();
     let log: Value = serde_json::from_slice(&out).unwrap();
     let validator = sarif_validator();
-    let errors: Vec<String> = validator.iter_errors(&log).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let run = &log["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert!(rules.iter().any(|r| r["id"] == "answer-file-not-removed" && r["help"]["text"].is_string()));
+    assert!(rules
+        .iter()
+        .any(|r| r["id"] == "answer-file-not-removed" && r["help"]["text"].is_string()));
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
-    let placeholder = results.iter().find(|r| r["ruleId"] == "admin-password-placeholder").unwrap();
+    let placeholder = results
+        .iter()
+        .find(|r| r["ruleId"] == "admin-password-placeholder")
+        .unwrap();
     assert_eq!(placeholder["level"], "error");
     let region = &placeholder["locations"][0]["physicalLocation"]["region"];
-    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(43), Some(23)));
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(43), Some(23))
+    );
     let idx = placeholder["ruleIndex"].as_u64().unwrap() as usize;
     assert_eq!(rules[idx]["id"], "admin-password-placeholder");
     assert!(results.iter().any(|r| r["ruleId"] == "xml-malformed"));
@@ -123,7 +203,14 @@ fn sarif_output_is_valid_sarif_2_1_0_with_rules_and_regions() {
 
 #[test]
 fn sarif_schema_check_rejects_a_log_without_version() {
-    let out = gild().args(["lint", "--format", "sarif"]).arg(fixture("clean.xml")).assert().code(0).get_output().stdout.clone();
+    let out = gild()
+        .args(["lint", "--format", "sarif"])
+        .arg(fixture("clean.xml"))
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
     let mut log: Value = serde_json::from_slice(&out).unwrap();
     assert!(sarif_validator().is_valid(&log));
     log.as_object_mut().unwrap().remove("version");
