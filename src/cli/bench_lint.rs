@@ -17,14 +17,21 @@ pub struct LintBenchArgs {
     /// How many copies of the seed answer file to lint.
     #[arg(long, default_value_t = 1000)]
     pub copies: usize,
+    /// Timed rounds per tool (alternating); the median is reported, so a
+    /// busy machine skews the figures less.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// Lint threads (default: the number of cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// The xmllint binary to compare with.
     #[arg(long, default_value = "xmllint")]
     pub xmllint: PathBuf,
 }
 
 pub async fn run(args: LintBenchArgs) -> anyhow::Result<Outcome> {
-    if args.copies == 0 {
-        return Err(anyhow::anyhow!("--copies must be at least 1")).bad_input();
+    if args.copies == 0 || args.rounds == 0 || args.threads == Some(0) {
+        return Err(anyhow::anyhow!("--copies, --rounds and --threads must be at least 1")).bad_input();
     }
     let dir = tempfile::tempdir().context("cannot create a temp dir for the copies")?;
     let files: Vec<PathBuf> = (0..args.copies)
@@ -33,21 +40,31 @@ pub async fn run(args: LintBenchArgs) -> anyhow::Result<Outcome> {
     for f in &files {
         std::fs::write(f, SEED).with_context(|| format!("cannot write {}", f.display()))?;
     }
-    let (gild_time, diag_count) = time_gild(&files);
-    let xmllint_time = time_xmllint(&args.xmllint, &files)?;
+    let threads = args.threads.unwrap_or_else(cores);
+    let (mut gild_times, mut xmllint_times, mut diag_count) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..args.rounds {
+        let (t, n) = time_gild(&files, threads);
+        gild_times.push(t);
+        diag_count = n;
+        xmllint_times.push(time_xmllint(&args.xmllint, &files)?);
+    }
+    let (gild_time, xmllint_time) = (median(gild_times), median(xmllint_times));
     let ratio = gild_time.as_secs_f64() / xmllint_time.as_secs_f64().max(f64::MIN_POSITIVE);
-    println!(
-        "files:            {} copies of the seed answer file ({} bytes each)",
-        args.copies,
-        SEED.len()
-    );
-    println!(
-        "gild lint (full): {:>10.2} ms  ({diag_count} diagnostics)",
-        ms(gild_time)
-    );
+    println!("files:            {} copies of the seed answer file ({} bytes each)", args.copies, SEED.len());
+    println!("rounds:           {} (median shown); gild on {threads} thread(s), xmllint in one process", args.rounds);
+    println!("gild lint (full): {:>10.2} ms  ({diag_count} diagnostics per round)", ms(gild_time));
     println!("xmllint --noout:  {:>10.2} ms", ms(xmllint_time));
     println!("ratio gild/xmllint: {ratio:.2}");
     Ok(Outcome::Success)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -56,8 +73,7 @@ fn ms(d: Duration) -> f64 {
 
 /// Full lint (read, parse, every wmco rule) of all files, split over the
 /// available cores.
-fn time_gild(files: &[PathBuf]) -> (Duration, usize) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+fn time_gild(files: &[PathBuf], threads: usize) -> (Duration, usize) {
     let chunk = files.len().div_ceil(threads).max(1);
     let start = Instant::now();
     let count = std::thread::scope(|s| {

@@ -9,17 +9,42 @@ use std::path::Path;
 /// Lints a file; unreadable or oversized files give one input diagnostic
 /// ([`Diagnostic::is_input_failure`]).
 pub fn lint_path(path: &Path, profile: Profile) -> (Option<String>, Vec<Diagnostic>) {
+    use std::io::Read;
     let file = path.display().to_string();
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_INPUT_BYTES as u64 => {
-            return (None, vec![too_large(&file, m.len())]);
+    // One open and an fstat on the handle: the size is checked before any
+    // byte is read, and the file cannot be swapped between check and read.
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        let len = f.metadata()?.len();
+        if len > MAX_INPUT_BYTES as u64 {
+            return Ok(Err(len));
         }
-        Ok(_) => {}
-        Err(e) => return (None, vec![unreadable(&file, &e.to_string())]),
-    }
-    match std::fs::read(path) {
-        Ok(bytes) => lint_bytes(&file, &bytes, profile),
+        // The +1 lets a file that grew since the fstat still be caught.
+        let mut bytes = Vec::with_capacity(len as usize + 1);
+        f.by_ref().take(MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+        Ok(Ok(bytes))
+    });
+    match read {
+        Ok(Ok(bytes)) => lint_owned(&file, bytes, profile),
+        Ok(Err(len)) => (None, vec![too_large(&file, len)]),
         Err(e) => (None, vec![unreadable(&file, &e.to_string())]),
+    }
+}
+
+/// Like [`lint_bytes`], without copying the text it returns.
+pub fn lint_owned(file: &str, bytes: Vec<u8>, profile: Profile) -> (Option<String>, Vec<Diagnostic>) {
+    match String::from_utf8(bytes) {
+        Ok(text) if text.len() <= MAX_INPUT_BYTES => {
+            // Offsets are relative to the text after the BOM, so the source
+            // returned for display must be that text too.
+            let text = match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_string(),
+                None => text,
+            };
+            let diags = lint_text(file, &text, profile);
+            (Some(text), diags)
+        }
+        Ok(text) => lint_bytes(file, text.as_bytes(), profile),
+        Err(e) => lint_bytes(file, e.as_bytes(), profile),
     }
 }
 
