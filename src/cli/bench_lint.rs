@@ -31,7 +31,10 @@ pub struct LintBenchArgs {
 
 pub async fn run(args: LintBenchArgs) -> anyhow::Result<Outcome> {
     if args.copies == 0 || args.rounds == 0 || args.threads == Some(0) {
-        return Err(anyhow::anyhow!("--copies, --rounds and --threads must be at least 1")).bad_input();
+        return Err(anyhow::anyhow!(
+            "--copies, --rounds and --threads must be at least 1"
+        ))
+        .bad_input();
     }
     let dir = tempfile::tempdir().context("cannot create a temp dir for the copies")?;
     let files: Vec<PathBuf> = (0..args.copies)
@@ -50,9 +53,19 @@ pub async fn run(args: LintBenchArgs) -> anyhow::Result<Outcome> {
     }
     let (gild_time, xmllint_time) = (median(gild_times), median(xmllint_times));
     let ratio = gild_time.as_secs_f64() / xmllint_time.as_secs_f64().max(f64::MIN_POSITIVE);
-    println!("files:            {} copies of the seed answer file ({} bytes each)", args.copies, SEED.len());
-    println!("rounds:           {} (median shown); gild on {threads} thread(s), xmllint in one process", args.rounds);
-    println!("gild lint (full): {:>10.2} ms  ({diag_count} diagnostics per round)", ms(gild_time));
+    println!(
+        "files:            {} copies of the seed answer file ({} bytes each)",
+        args.copies,
+        SEED.len()
+    );
+    println!(
+        "rounds:           {} (median shown); gild on {threads} thread(s), xmllint in one process",
+        args.rounds
+    );
+    println!(
+        "gild lint (full): {:>10.2} ms  ({diag_count} diagnostics per round)",
+        ms(gild_time)
+    );
     println!("xmllint --noout:  {:>10.2} ms", ms(xmllint_time));
     println!("ratio gild/xmllint: {ratio:.2}");
     Ok(Outcome::Success)

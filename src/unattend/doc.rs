@@ -11,6 +11,7 @@ use super::diagnostic::Span;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
+use std::borrow::Cow;
 
 /// Real answer files nest about 8 deep; anything past this is hostile or broken.
 pub const MAX_DEPTH: usize = 256;
@@ -18,58 +19,65 @@ pub const MAX_DEPTH: usize = 256;
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
-pub struct Attr {
+pub struct Attr<'a> {
     /// Name as written, with any prefix (`wcm:action`).
-    pub name: String,
-    pub value: String,
+    pub name: Cow<'a, str>,
+    pub value: Cow<'a, str>,
     pub value_span: Span,
 }
 
+/// One element. Names, values and text borrow from the input whenever
+/// they need no unescaping: the linter's cost is mostly allocation, and a
+/// typical answer file has hundreds of strings.
 #[derive(Debug, Clone)]
-pub struct Element {
+pub struct Element<'a> {
     /// Local name (prefix removed).
-    pub name: String,
-    /// Resolved namespace URI, if any.
+    pub name: Cow<'a, str>,
+    /// Resolved namespace URI; kept for the root only, the one element
+    /// whose namespace a rule checks.
     pub namespace: Option<String>,
     /// Span of the element name inside its start tag.
     pub name_span: Span,
-    pub attrs: Vec<Attr>,
+    pub attrs: Vec<Attr<'a>>,
     pub children: Vec<usize>,
     pub parent: Option<usize>,
     /// Trimmed, unescaped character data directly inside the element.
-    pub text: String,
-    /// Span of the trimmed text, or of the start tag when there is none.
+    pub text: Cow<'a, str>,
+    /// Span of the trimmed text, or of the element name when there is none.
     pub text_span: Span,
 }
 
-impl Element {
-    pub fn attr(&self, name: &str) -> Option<&Attr> {
+impl<'a> Element<'a> {
+    pub fn attr(&self, name: &str) -> Option<&Attr<'a>> {
         self.attrs.iter().find(|a| a.name == name)
     }
 }
 
 #[derive(Debug, Default)]
-pub struct Document {
-    pub elements: Vec<Element>,
+pub struct Document<'a> {
+    pub elements: Vec<Element<'a>>,
 }
 
-impl Document {
-    pub fn root(&self) -> Option<&Element> {
+impl<'a> Document<'a> {
+    pub fn root(&self) -> Option<&Element<'a>> {
         self.elements.first()
     }
 
-    pub fn children<'a>(&'a self, el: &'a Element) -> impl Iterator<Item = &'a Element> + 'a {
+    pub fn children<'d>(
+        &'d self,
+        el: &'d Element<'a>,
+    ) -> impl Iterator<Item = &'d Element<'a>> + 'd {
         el.children
             .iter()
             .filter_map(move |&i| self.elements.get(i))
     }
 
-    pub fn child<'a>(&'a self, el: &'a Element, name: &str) -> Option<&'a Element> {
+    pub fn child<'d>(&'d self, el: &'d Element<'a>, name: &str) -> Option<&'d Element<'a>> {
         self.children(el).find(|c| c.name == name)
     }
 
     /// Follows a path of child names (`["UserAccounts", "AdministratorPassword"]`).
-    pub fn path<'a>(&'a self, el: &'a Element, path: &[&str]) -> Option<&'a Element> {
+    pub fn path<'d>(&'d self, el: &'d Element<'a>, path: &[&str]) -> Option<&'d Element<'a>> {
         path.iter().try_fold(el, |cur, name| self.child(cur, name))
     }
 }
@@ -91,7 +99,7 @@ fn malformed(message: impl Into<String>, at: usize) -> ParseFailure {
 
 /// Parses `text` into a [`Document`]. Never panics; every problem is a
 /// [`ParseFailure`] with a position.
-pub fn parse(text: &str) -> Result<Document, ParseFailure> {
+pub fn parse(text: &str) -> Result<Document<'_>, ParseFailure> {
     if text.len() > MAX_INPUT_BYTES {
         return Err(ParseFailure::TooLarge { len: text.len() });
     }
@@ -108,8 +116,10 @@ pub fn parse(text: &str) -> Result<Document, ParseFailure> {
             Err(e) => return Err(malformed(e.to_string(), reader.error_position() as usize)),
         };
         let ns = match ns {
-            ResolveResult::Bound(n) => Some(String::from_utf8_lossy(n.as_ref()).into_owned()),
-            ResolveResult::Unbound => None,
+            ResolveResult::Bound(n) if stack.is_empty() => {
+                Some(String::from_utf8_lossy(n.as_ref()).into_owned())
+            }
+            ResolveResult::Bound(_) | ResolveResult::Unbound => None,
             ResolveResult::Unknown(p) => {
                 let p = String::from_utf8_lossy(&p).into_owned();
                 return Err(malformed(
@@ -129,7 +139,7 @@ pub fn parse(text: &str) -> Result<Document, ParseFailure> {
                     });
                 }
                 let idx = doc.elements.len();
-                let el = element(start, ns, stack.last().copied(), at)?;
+                let el = element(text, start, ns, stack.last().copied(), at)?;
                 if let Some(&parent) = stack.last() {
                     doc.elements[parent].children.push(idx);
                 }
@@ -147,20 +157,15 @@ pub fn parse(text: &str) -> Result<Document, ParseFailure> {
                 }
             }
             Event::Text(t) => {
-                let raw = t.unescape().map_err(|e| malformed(e.to_string(), at))?;
-                add_text(&mut doc, &stack, &raw, at, at + t.len(), root_closed)?;
+                let raw = borrow_str(text, &t);
+                let raw =
+                    quick_xml::escape::unescape(raw).map_err(|e| malformed(e.to_string(), at))?;
+                add_text(&mut doc, &stack, raw, at, at + t.len(), root_closed)?;
             }
             Event::CData(c) => {
-                let raw = String::from_utf8_lossy(&c).into_owned();
+                let raw = Cow::Borrowed(borrow_str(text, &c));
                 // `<![CDATA[` is 9 bytes; the content starts after it.
-                add_text(
-                    &mut doc,
-                    &stack,
-                    &raw,
-                    at + 9,
-                    at + 9 + c.len(),
-                    root_closed,
-                )?;
+                add_text(&mut doc, &stack, raw, at + 9, at + 9 + c.len(), root_closed)?;
             }
             Event::DocType(_) => {
                 return Err(malformed(
@@ -189,29 +194,42 @@ pub fn parse(text: &str) -> Result<Document, ParseFailure> {
     Ok(doc)
 }
 
-fn element(
+/// The input's own `&str` for a piece of an event. With a slice reader
+/// every event piece points into the input; the empty-string fallback only
+/// guards that assumption (it cannot be hit with `NsReader::from_str`).
+fn borrow_str<'a>(text: &'a str, part: &[u8]) -> &'a str {
+    offset_in(text, part)
+        .and_then(|o| text.get(o..o + part.len()))
+        .unwrap_or_default()
+}
+
+fn offset_in(text: &str, part: &[u8]) -> Option<usize> {
+    let base = text.as_ptr() as usize;
+    let p = part.as_ptr() as usize;
+    (p >= base && p + part.len() <= base + text.len()).then(|| p - base)
+}
+
+fn element<'a>(
+    text: &'a str,
     start: &BytesStart,
     namespace: Option<String>,
     parent: Option<usize>,
     at: usize,
-) -> Result<Element, ParseFailure> {
-    let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+) -> Result<Element<'a>, ParseFailure> {
+    let name = Cow::Borrowed(borrow_str(text, start.local_name().into_inner()));
     let raw_name_len = start.name().as_ref().len();
     let prefix_len = raw_name_len - name.len();
     // `at` is the '<'; the local name follows it and any `prefix:`.
     let name_span = Span::new(at + 1 + prefix_len, at + 1 + raw_name_len);
     let mut attrs = Vec::new();
-    let tag_start = at + 1;
-    let raw: &[u8] = start;
     for attr in start.attributes().with_checks(true) {
         let attr = attr.map_err(|e| malformed(e.to_string(), at))?;
-        let value = attr
-            .unescape_value()
-            .map_err(|e| malformed(e.to_string(), at))?
-            .into_owned();
-        let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
-        let value_span = locate_attr_value(raw, &key)
-            .map_or(name_span, |(s, e)| Span::new(tag_start + s, tag_start + e));
+        let raw_value: &[u8] = &attr.value;
+        let value_span =
+            offset_in(text, raw_value).map_or(name_span, |o| Span::new(o, o + raw_value.len()));
+        let value = quick_xml::escape::unescape(borrow_str(text, raw_value))
+            .map_err(|e| malformed(e.to_string(), at))?;
+        let key = Cow::Borrowed(borrow_str(text, attr.key.as_ref()));
         attrs.push(Attr {
             name: key,
             value,
@@ -225,66 +243,48 @@ fn element(
         attrs,
         children: Vec::new(),
         parent,
-        text: String::new(),
+        text: Cow::Borrowed(""),
         text_span: name_span,
     })
 }
 
-/// Finds the raw value bytes of attribute `key` inside the tag content, so
-/// diagnostics can underline the value rather than the whole tag.
-fn locate_attr_value(raw: &[u8], key: &str) -> Option<(usize, usize)> {
-    let text = std::str::from_utf8(raw).ok()?;
-    let mut from = 0;
-    while let Some(rel) = text.get(from..)?.find(key) {
-        let pos = from + rel;
-        let before_ok = pos == 0
-            || text
-                .as_bytes()
-                .get(pos - 1)
-                .is_some_and(|b| b.is_ascii_whitespace());
-        let rest = text.get(pos + key.len()..)?;
-        let trimmed = rest.trim_start();
-        if before_ok && trimmed.starts_with('=') {
-            let after_eq = trimmed.get(1..)?.trim_start();
-            let quote = after_eq.chars().next()?;
-            let value_start = text.len() - after_eq.len() + 1;
-            let len = after_eq.get(1..)?.find(quote)?;
-            return Some((value_start, value_start + len));
-        }
-        from = pos + key.len();
-    }
-    None
-}
-
-fn add_text(
-    doc: &mut Document,
+fn add_text<'a>(
+    doc: &mut Document<'a>,
     stack: &[usize],
-    raw: &str,
+    raw: Cow<'a, str>,
     start: usize,
     end: usize,
     root_closed: bool,
 ) -> Result<(), ParseFailure> {
-    let trimmed = raw.trim();
+    let trimmed_len = raw.trim().len();
     let Some(&top) = stack.last() else {
-        if !trimmed.is_empty() {
+        if trimmed_len > 0 {
             let what = if root_closed { "after" } else { "before" };
             return Err(malformed(format!("text {what} the root element"), start));
         }
         return Ok(());
     };
-    if trimmed.is_empty() {
+    if trimmed_len == 0 {
         return Ok(());
     }
-    let el = &mut doc.elements[top];
+    let lead = raw.len() - raw.trim_start().len();
+    let trimmed: Cow<'a, str> = match raw {
+        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+    };
+    let Some(el) = doc.elements.get_mut(top) else {
+        return Ok(());
+    };
     if el.text.is_empty() {
         // Offsets of the trimmed text inside the raw event: exact when the
         // text has no entities, close enough when it has (the unescaped text
         // is shorter than the source).
-        let lead = raw.len() - raw.trim_start().len();
         let s = (start + lead).min(end);
         el.text_span = Span::new(s, (s + trimmed.len()).min(end.max(s + 1)));
+        el.text = trimmed;
+    } else {
+        el.text.to_mut().push_str(&trimmed);
     }
-    el.text.push_str(trimmed);
     Ok(())
 }
 

@@ -20,7 +20,9 @@ pub fn lint_path(path: &Path, profile: Profile) -> (Option<String>, Vec<Diagnost
         }
         // The +1 lets a file that grew since the fstat still be caught.
         let mut bytes = Vec::with_capacity(len as usize + 1);
-        f.by_ref().take(MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+        f.by_ref()
+            .take(MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)?;
         Ok(Ok(bytes))
     });
     match read {
@@ -31,7 +33,11 @@ pub fn lint_path(path: &Path, profile: Profile) -> (Option<String>, Vec<Diagnost
 }
 
 /// Like [`lint_bytes`], without copying the text it returns.
-pub fn lint_owned(file: &str, bytes: Vec<u8>, profile: Profile) -> (Option<String>, Vec<Diagnostic>) {
+pub fn lint_owned(
+    file: &str,
+    bytes: Vec<u8>,
+    profile: Profile,
+) -> (Option<String>, Vec<Diagnostic>) {
     match String::from_utf8(bytes) {
         Ok(text) if text.len() <= MAX_INPUT_BYTES => {
             // Offsets are relative to the text after the BOM, so the source

@@ -128,7 +128,7 @@ fn check_admin_password(doc: &Document, admin: Option<&Element>, out: &mut Findi
             }
         }
     } else {
-        crate::secret::Secret::new(value.text.as_str())
+        crate::secret::Secret::new(value.text.as_ref())
     };
     // Messages never repeat the value: it may be a real password.
     if plain.is_empty() {
@@ -193,9 +193,9 @@ fn is_command(doc: &Document, el: &Element) -> bool {
     let parent = el
         .parent
         .and_then(|p| doc.elements.get(p))
-        .map(|p| p.name.as_str());
+        .map(|p| p.name.as_ref());
     matches!(
-        (el.name.as_str(), parent),
+        (el.name.as_ref(), parent),
         (
             "CommandLine",
             Some("SynchronousCommand" | "AsynchronousCommand")

@@ -77,7 +77,7 @@ fn walk<'a>(doc: &'a Document, top: &'a Element, setting: &'a Setting, out: &mut
 }
 
 fn check_value(el: &Element, s: &Setting, out: &mut Findings) {
-    let v = el.text.as_str();
+    let v = el.text.as_ref();
     let span = el.text_span;
     match s.ty {
         ValueType::Container | ValueType::Password | ValueType::String | ValueType::Command => {}

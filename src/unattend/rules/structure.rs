@@ -66,7 +66,7 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
             );
             continue;
         };
-        if !PASSES.contains(&pass.value.as_str()) {
+        if !PASSES.contains(&pass.value.as_ref()) {
             out.push(
                 UNKNOWN_PASS,
                 pass.value_span,
@@ -74,7 +74,7 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
             );
             continue;
         }
-        if seen_passes.insert(pass.value.as_str(), ()).is_some() {
+        if seen_passes.insert(pass.value.as_ref(), ()).is_some() {
             out.push(
                 DUPLICATE_PASS,
                 pass.value_span,
@@ -99,7 +99,7 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
             };
             let comp_arch = comp.attr("processorArchitecture");
             if let Some(a) = comp_arch {
-                if !ARCHITECTURES.contains(&a.value.as_str()) {
+                if !ARCHITECTURES.contains(&a.value.as_ref()) {
                     out.push(
                         COMPONENT_ARCH,
                         a.value_span,
@@ -111,12 +111,12 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
                 } else if let Some(first) = arch.filter(|f| *f != a.value) {
                     out.push(COMPONENT_ARCH, a.value_span, format!("processorArchitecture `{}` differs from `{first}` used earlier in the file", a.value));
                 } else {
-                    arch = Some(a.value.as_str());
+                    arch = Some(a.value.as_ref());
                 }
             }
             let key = (
                 name.to_string(),
-                comp_arch.map(|a| a.value.clone()).unwrap_or_default(),
+                comp_arch.map(|a| a.value.to_string()).unwrap_or_default(),
             );
             if in_pass.insert(key, ()).is_some() {
                 out.push(
@@ -126,7 +126,7 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
                 );
             }
             layout.components.push(ComponentRef {
-                pass: pass.value.clone(),
+                pass: pass.value.to_string(),
                 element,
                 name: name.to_string(),
             });
@@ -165,7 +165,7 @@ fn component_attrs<'a>(comp: &'a Element, out: &mut Findings) -> Option<&'a str>
         );
     }
     match comp.attr("name") {
-        Some(n) if !n.value.is_empty() => Some(n.value.as_str()),
+        Some(n) if !n.value.is_empty() => Some(n.value.as_ref()),
         _ => {
             out.push(
                 COMPONENT_ATTR,
