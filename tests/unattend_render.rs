@@ -36,7 +36,7 @@ fn element_text(xml: &str, name: &str) -> String {
         .find(|e| e.name == name)
         .unwrap()
         .text
-        .clone()
+        .to_string()
 }
 
 #[test]

@@ -293,7 +293,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spans_point_at_names_attribute_values_and_text() {
+    fn spans_point_at_names_attribute_values_text_and_root_namespace() {
         let src = r#"<a xmlns="urn:x"><b k="v">  hi </b></a>"#;
         let doc = parse(src).unwrap();
         let b = &doc.elements[1];
@@ -301,7 +301,8 @@ mod tests {
         assert_eq!(&src[b.text_span.start..b.text_span.end], "hi");
         let k = b.attr("k").unwrap();
         assert_eq!(&src[k.value_span.start..k.value_span.end], "v");
-        assert_eq!(b.namespace.as_deref(), Some("urn:x"));
+        assert_eq!(doc.elements[0].namespace.as_deref(), Some("urn:x"));
+        assert_eq!(b.namespace, None, "only the root keeps its namespace");
     }
 
     #[test]
