@@ -18,6 +18,17 @@ fn gild() -> Command {
     c
 }
 
+/// Runs `gild lint --format FORMAT FILES...`, checks the exit code and
+/// returns stdout.
+fn lint_output(format: &str, files: &[PathBuf], code: i32) -> Vec<u8> {
+    let assert = gild()
+        .args(["lint", "--format", format])
+        .args(files)
+        .assert()
+        .code(code);
+    assert.get_output().stdout.clone()
+}
+
 /// The clean fixture with the password stored in plain text: warnings only.
 fn warnings_only_file(dir: &tempfile::TempDir) -> PathBuf {
     let text = std::fs::read_to_string(fixture("clean.xml"))
@@ -116,14 +127,7 @@ fn hundred_megabyte_file_exits_two_without_being_read() {
 
 #[test]
 fn json_format_is_one_object_per_line() {
-    let out = gild()
-        .args(["lint", "--format", "json"])
-        .arg(fixture("seed.xml"))
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = lint_output("json", &[fixture("seed.xml")], 1);
     let lines: Vec<Value> = String::from_utf8(out)
         .unwrap()
         .lines()
@@ -163,15 +167,7 @@ fn sarif_output_is_valid_sarif_2_1_0_with_rules_and_regions() {
         "<unattend xmlns=\"urn:schemas-microsoft-com:unattend\">\n  <settings>",
     )
     .unwrap();
-    let out = gild()
-        .args(["lint", "--format", "sarif"])
-        .arg(fixture("seed.xml"))
-        .arg(&broken)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = lint_output("sarif", &[fixture("seed.xml"), broken.clone()], 1);
     let log: Value = serde_json::from_slice(&out).unwrap();
     let validator = sarif_validator();
     let errors: Vec<String> = validator
@@ -203,14 +199,7 @@ fn sarif_output_is_valid_sarif_2_1_0_with_rules_and_regions() {
 
 #[test]
 fn sarif_schema_check_rejects_a_log_without_version() {
-    let out = gild()
-        .args(["lint", "--format", "sarif"])
-        .arg(fixture("clean.xml"))
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let out = lint_output("sarif", &[fixture("clean.xml")], 0);
     let mut log: Value = serde_json::from_slice(&out).unwrap();
     assert!(sarif_validator().is_valid(&log));
     log.as_object_mut().unwrap().remove("version");
