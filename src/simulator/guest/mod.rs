@@ -33,7 +33,7 @@ mod tools_conf;
 pub use error::GuestError;
 pub use fs::{Ace, Acl, FileBlob, GuestPath};
 pub use os::GuestOs;
-pub use scripts::{ScriptDef, ScriptParam, SCRIPTS};
+pub use scripts::{ParamKind, ScriptDef, ScriptParam, SCRIPTS};
 pub use system::{
     Direction, FeatureState, FirewallRule, Protocol, Service, ServiceStatus, StartType,
     SysprepState, DEFAULT_REARM_BUDGET,
@@ -373,6 +373,11 @@ impl WindowsGuest {
 
     pub fn firewall_rules(&self) -> &[FirewallRule] {
         self.firewall.rules()
+    }
+
+    /// Whether an enabled inbound rule admits this protocol and port.
+    pub fn firewall_allows_inbound(&self, protocol: Protocol, port: u16) -> bool {
+        self.firewall.allows_inbound(protocol, port)
     }
 
     pub fn installed_kbs(&self) -> &[String] {

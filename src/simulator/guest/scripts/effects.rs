@@ -230,7 +230,7 @@ pub(super) fn install_container_runtime(
     let runtime = args.get("Runtime").unwrap_or("none").to_ascii_lowercase();
     let mut changed = false;
     let feature = match guest.features.state(CONTAINERS_FEATURE) {
-        Some(FeatureState::Installed) => FeatureState::Installed,
+        Some(state @ (FeatureState::Installed | FeatureState::InstallPending)) => state,
         _ => {
             // Enabling the feature needs a reboot to complete.
             changed = true;
@@ -312,9 +312,11 @@ pub(super) fn windows_update(guest: &mut WindowsGuest, args: &BoundArgs) -> Resu
             .collect(),
         None => vec![latest_cumulative_update(guest).to_string()],
     };
-    if let Some(bad) = requested.iter().find(|kb| {
-        !(kb.starts_with("KB") && kb.len() >= 8 && kb[2..].chars().all(|c| c.is_ascii_digit()))
-    }) {
+    let well_formed = |kb: &str| {
+        kb.strip_prefix("KB")
+            .is_some_and(|n| (6..=7).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    if let Some(bad) = requested.iter().find(|kb| !well_formed(kb)) {
         return Err(format!("{bad:?} is not a KB identifier like KB5044281"));
     }
     let (present, missing): (Vec<String>, Vec<String>) = requested
@@ -332,8 +334,28 @@ pub(super) fn windows_update(guest: &mut WindowsGuest, args: &BoundArgs) -> Resu
     })
 }
 
+/// The services and firewall rules collect-facts.ps1 reports (a real guest
+/// has hundreds; these are the ones a build checks).
+const FACT_SERVICES: &[&str] = &[
+    "VMTools",
+    "WinRM",
+    "W32Time",
+    "sshd",
+    "ssh-agent",
+    "docker",
+    "containerd",
+];
+const FACT_FIREWALL_RULES: &[&str] = &[
+    "WINRM-HTTP-In-TCP",
+    "OpenSSH-Server-In-TCP",
+    "ContainerLogsPort",
+    "OverlayTraffic4789UDP",
+];
+
 pub(super) fn collect_facts(guest: &mut WindowsGuest, _: &BoundArgs) -> Result<Report, String> {
     let guest = &*guest;
+    let mut kbs = guest.updates.installed.clone();
+    kbs.sort();
     let conf = path(TOOLS_CONF_PATH)
         .ok()
         .and_then(|p| guest.fs.read_bytes(&p).ok());
@@ -355,10 +377,10 @@ pub(super) fn collect_facts(guest: &mut WindowsGuest, _: &BoundArgs) -> Result<R
             "hostname": guest.hostname,
             "os": { "caption": guest.os.full_name(), "version": guest.os.version(), "build": guest.os.build_number() },
             "language": guest.language,
-            "services": guest.services.iter().map(|s| json!({ "name": s.name, "status": s.status, "start_type": s.start_type })).collect::<Vec<_>>(),
+            "services": FACT_SERVICES.iter().map(|name| service_json(guest, name)).filter(|s| !s.is_null()).collect::<Vec<_>>(),
             "features": guest.features.iter().map(|(name, state)| json!({ "name": name, "state": state })).collect::<Vec<_>>(),
-            "firewall_rules": guest.firewall.rules(),
-            "installed_kbs": guest.updates.installed,
+            "firewall_rules": FACT_FIREWALL_RULES.iter().filter_map(|name| guest.firewall.rules().iter().find(|r| r.name.eq_ignore_ascii_case(name))).collect::<Vec<_>>(),
+            "installed_kbs": kbs,
             "reboot_pending": guest.updates.pending_reboot,
             "tools_conf": {
                 "exists": conf.is_some(),
@@ -370,7 +392,6 @@ pub(super) fn collect_facts(guest: &mut WindowsGuest, _: &BoundArgs) -> Result<R
                 "acl": keys_acl,
             },
             "sysprep": {
-                "run_count": guest.sysprep.run_count,
                 "rearms_left": guest.sysprep.rearms_left,
                 "image_state": guest.sysprep.image_state,
             },
