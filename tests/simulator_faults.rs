@@ -242,19 +242,14 @@ async fn transfer_break_cuts_a_download_short() {
         .admin()
         .set_faults(faults("transfer-break=1000 method=GET"));
     let (_, down) = h.post(&route, create(r"C:\blob.bin", None)).await;
-    let result = h
-        .http
-        .get(down.as_str().unwrap().replace('*', "127.0.0.1"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await;
-    assert!(
-        result.is_err(),
-        "the body must fail mid-stream, got {:?} bytes",
-        result.map(|b| b.len())
-    );
+    // Depending on buffering the cut lands before or after the headers; either
+    // way the client must not receive the whole file.
+    let url = down.as_str().unwrap().replace('*', "127.0.0.1");
+    let complete = match h.http.get(url).send().await {
+        Err(_) => None,
+        Ok(resp) => resp.bytes().await.ok().map(|b| b.len()),
+    };
+    assert_eq!(complete, None, "the download must fail mid-stream");
 }
 
 #[tokio::test]
