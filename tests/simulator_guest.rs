@@ -3,7 +3,7 @@
 
 mod simulator_support;
 
-use gild::simulator::{SimulatorConfig, Timing};
+use gild::simulator::Timing;
 use reqwest::StatusCode;
 use serde_json::json;
 use simulator_support::{error_type, Harness};
@@ -16,13 +16,8 @@ async fn guest_info_is_503_until_tools_start() {
         tools_start: Duration::from_secs(3600),
         ..Timing::instant()
     };
-    let h = Harness::start(SimulatorConfig {
-        timing,
-        ..Default::default()
-    })
-    .await;
-    let vm = h.clone_base("slow-tools").await;
-    h.power_on(&vm).await;
+    let h = Harness::with_timing(timing).await;
+    let vm = h.powered_clone("slow-tools").await;
     assert_eq!(
         h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
         "NOT_RUNNING"
@@ -46,8 +41,7 @@ async fn guest_info_is_503_until_tools_start() {
 #[tokio::test]
 async fn after_power_on_the_guest_reports_dhcp_ip_hostname_and_os() {
     let h = Harness::default().await;
-    let vm = h.clone_base("web-01").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("web-01").await;
     assert_eq!(
         h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
         "RUNNING"
@@ -92,8 +86,7 @@ async fn guest_ops_on_a_powered_off_vm_are_not_allowed() {
 #[tokio::test]
 async fn bad_guest_credentials_are_401() {
     let h = Harness::default().await;
-    let vm = h.clone_base("creds").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("creds").await;
     let bad = json!({"interactive_session": false, "type": "USERNAME_PASSWORD", "user_name": "Administrator", "password": "nope"});
     let (status, body) = h
         .post(
@@ -108,8 +101,7 @@ async fn bad_guest_credentials_are_401() {
 #[tokio::test]
 async fn process_create_returns_pid_and_get_reports_exit_code() {
     let h = Harness::default().await;
-    let vm = h.clone_base("proc").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("proc").await;
     let (status, pid) = h
         .run(&vm, r"C:\Windows\System32\cmd.exe", "/c exit 3")
         .await;
@@ -130,8 +122,7 @@ async fn process_create_returns_pid_and_get_reports_exit_code() {
 #[tokio::test]
 async fn unknown_program_is_404_with_file_error_details() {
     let h = Harness::default().await;
-    let vm = h.clone_base("noprog").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("noprog").await;
     let (status, body) = h.run(&vm, r"C:\nope\missing.exe", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["data"]["reason"], "FILE_NOT_FOUND");
@@ -147,8 +138,7 @@ async fn unknown_program_is_404_with_file_error_details() {
 #[tokio::test]
 async fn unknown_pid_is_404() {
     let h = Harness::default().await;
-    let vm = h.clone_base("nopid").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("nopid").await;
     let (status, body) = h
         .post(
             &format!("/api/vcenter/vm/{vm}/guest/processes/77777?action=get"),
@@ -159,27 +149,12 @@ async fn unknown_pid_is_404() {
     assert_eq!(body["data"]["pid"], 77777);
 }
 
-/// Creates a transfer ticket and returns the URL with `*` replaced.
-async fn ticket(h: &Harness, vm: &str, spec: serde_json::Value) -> String {
-    let (status, url) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
-            json!({"credentials": h.credentials(), "spec": spec}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{url}");
-    let url = url.as_str().unwrap();
-    assert!(url.contains("://*:"), "{url}");
-    url.replace('*', "127.0.0.1")
-}
-
 #[tokio::test]
 async fn file_transfer_round_trip_is_once_only() {
     let h = Harness::default().await;
-    let vm = h.clone_base("xfer").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("xfer").await;
     let content = b"hello from the host\r\n".to_vec();
-    let up = ticket(&h, &vm, json!({"path": r"C:\Windows\Temp\hello.txt", "attributes": {"size": content.len(), "overwrite": true}})).await;
+    let up = h.ticket(&vm, json!({"path": r"C:\Windows\Temp\hello.txt", "attributes": {"size": content.len(), "overwrite": true}})).await;
     let resp = h.http.put(&up).body(content.clone()).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let again = h.http.put(&up).body(content.clone()).send().await.unwrap();
@@ -191,7 +166,9 @@ async fn file_transfer_round_trip_is_once_only() {
             .guest_file(&vm_id, r"c:/windows/temp/HELLO.txt"),
         Some(content.clone())
     );
-    let down = ticket(&h, &vm, json!({"path": r"C:\Windows\Temp\hello.txt"})).await;
+    let down = h
+        .ticket(&vm, json!({"path": r"C:\Windows\Temp\hello.txt"}))
+        .await;
     let got = h
         .http
         .get(&down)
@@ -207,13 +184,9 @@ async fn file_transfer_round_trip_is_once_only() {
 #[tokio::test]
 async fn large_upload_streams_to_disk_and_downloads_intact() {
     let h = Harness::default().await;
-    let vm = h.clone_base("bigxfer").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("bigxfer").await;
     let content: Vec<u8> = (0..6 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    let up = ticket(
-        &h,
-        &vm,
-        json!({"path": r"C:\big.bin", "attributes": {"size": content.len(), "overwrite": false}}),
+    let up = h.ticket(&vm, json!({"path": r"C:\big.bin", "attributes": {"size": content.len(), "overwrite": false}}),
     )
     .await;
     assert_eq!(
@@ -226,7 +199,7 @@ async fn large_upload_streams_to_disk_and_downloads_intact() {
             .status(),
         StatusCode::OK
     );
-    let down = ticket(&h, &vm, json!({"path": r"C:\big.bin"})).await;
+    let down = h.ticket(&vm, json!({"path": r"C:\big.bin"})).await;
     let got = h
         .http
         .get(&down)
@@ -246,8 +219,7 @@ async fn large_upload_streams_to_disk_and_downloads_intact() {
 #[tokio::test]
 async fn upload_onto_existing_file_without_overwrite_is_already_exists() {
     let h = Harness::default().await;
-    let vm = h.clone_base("exists").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("exists").await;
     let (status, body) = h
         .post(
             &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
@@ -263,8 +235,7 @@ async fn upload_onto_existing_file_without_overwrite_is_already_exists() {
 #[tokio::test]
 async fn directories_and_files_can_be_created_listed_inspected_and_deleted() {
     let h = Harness::default().await;
-    let vm = h.clone_base("fs").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("fs").await;
     let creds = h.credentials();
     let base = format!("/api/vcenter/vm/{vm}/guest/filesystem");
     let (status, _) = h
@@ -274,12 +245,12 @@ async fn directories_and_files_can_be_created_listed_inspected_and_deleted() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let up = ticket(
-        &h,
-        &vm,
-        json!({"path": r"C:\gild\work\a.txt", "attributes": {"size": 3}}),
-    )
-    .await;
+    let up = h
+        .ticket(
+            &vm,
+            json!({"path": r"C:\gild\work\a.txt", "attributes": {"size": 3}}),
+        )
+        .await;
     h.http.put(&up).body("abc").send().await.unwrap();
     let (status, list) = h
         .post(
@@ -328,8 +299,7 @@ async fn directories_and_files_can_be_created_listed_inspected_and_deleted() {
 #[tokio::test]
 async fn guest_shutdown_powers_the_vm_off() {
     let h = Harness::default().await;
-    let vm = h.clone_base("shut").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("shut").await;
     let (status, _) = h
         .post(
             &format!("/api/vcenter/vm/{vm}/guest/power?action=shutdown"),
@@ -349,13 +319,8 @@ async fn guest_shutdown_with_a_delay_reports_shutting_down_first() {
         guest_shutdown: Duration::from_secs(3600),
         ..Timing::instant()
     };
-    let h = Harness::start(SimulatorConfig {
-        timing,
-        ..Default::default()
-    })
-    .await;
-    let vm = h.clone_base("slowshut").await;
-    h.power_on(&vm).await;
+    let h = Harness::with_timing(timing).await;
+    let vm = h.powered_clone("slowshut").await;
     h.post(
         &format!("/api/vcenter/vm/{vm}/guest/power?action=shutdown"),
         json!(null),
@@ -371,38 +336,12 @@ async fn guest_shutdown_with_a_delay_reports_shutting_down_first() {
     );
 }
 
-const UNATTEND: &str = r#"<?xml version="1.0" encoding="utf-8"?><unattend xmlns="urn:schemas-microsoft-com:unattend"></unattend>"#;
-
-/// Uploads an unattend file and starts sysprep; returns the pid.
-pub async fn run_sysprep(h: &Harness, vm: &str) -> i64 {
-    let up = ticket(h, vm, json!({"path": r"C:\Windows\Temp\unattend.xml", "attributes": {"size": UNATTEND.len(), "overwrite": true}})).await;
-    assert_eq!(
-        h.http
-            .put(&up)
-            .body(UNATTEND)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    let (status, pid) = h
-        .run(
-            vm,
-            r"C:\Windows\System32\Sysprep\sysprep.exe",
-            r"/generalize /oobe /shutdown /unattend:C:\Windows\Temp\unattend.xml",
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{pid}");
-    pid.as_i64().unwrap()
-}
-
 #[tokio::test]
 async fn sysprep_generalize_powers_the_vm_off() {
     let h = Harness::default().await;
-    let vm = h.clone_base("sysprep").await;
-    h.power_on(&vm).await;
-    run_sysprep(&h, &vm).await;
+    let vm = h.powered_clone("sysprep").await;
+    let (status, pid) = h.run_sysprep(&vm).await;
+    assert_eq!(status, StatusCode::CREATED, "{pid}");
     assert_eq!(
         h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
         "POWERED_OFF"

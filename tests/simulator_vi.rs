@@ -4,135 +4,83 @@
 mod simulator_support;
 
 use gild::simulator::SimulatorConfig;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use simulator_support::Harness;
 
 const SDK: &str = "/sdk/vim25/8.0.3.0";
 
-async fn vi(
-    h: &Harness,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = h
-        .http
-        .request(method, h.url(&format!("{SDK}/{path}")))
-        .header("vmware-api-session-id", token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let bytes = resp.bytes().await.unwrap();
-    (
-        status,
-        if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        },
-    )
+/// Polls a task MoRef once (instant timing: it is already done).
+async fn task_info(h: &Harness, task: &Value) -> Value {
+    assert_eq!(task["type"], "Task", "{task}");
+    let id = task["value"].as_str().expect("task MoRef value");
+    let (status, info) = h.vi(Method::GET, &format!("Task/{id}/info"), None).await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    assert_eq!(info["_typeName"], "TaskInfo");
+    info
 }
 
 #[tokio::test]
 async fn service_content_needs_no_session_and_names_the_managers() {
     let h = Harness::default().await;
-    let content: Value = h
-        .http
-        .get(h.url(&format!("{SDK}/ServiceInstance/ServiceInstance/content")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = h.url(&format!("{SDK}/ServiceInstance/ServiceInstance/content"));
+    let content: Value = h.http.get(url).send().await.unwrap().json().await.unwrap();
     assert_eq!(content["sessionManager"]["value"], "SessionManager");
     assert_eq!(content["propertyCollector"]["type"], "PropertyCollector");
-    let unknown = h
-        .http
-        .get(h.url("/sdk/vim25/6.5.0.0/ServiceInstance/ServiceInstance/content"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let old = h.url("/sdk/vim25/6.5.0.0/ServiceInstance/ServiceInstance/content");
+    assert_eq!(
+        h.http.get(old).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn login_returns_token_header_and_bad_password_is_invalid_login() {
-    let h = Harness::default().await;
+    let mut h = Harness::default().await;
     let url = h.url(&format!("{SDK}/SessionManager/SessionManager/Login"));
-    let ok = h
-        .http
-        .post(&url)
-        .json(&json!({"userName": h.sim.user(), "password": h.sim.password().expose()}))
-        .send()
-        .await
-        .unwrap();
+    let login = |password: String| {
+        h.http
+            .post(&url)
+            .json(&json!({"userName": h.sim.user(), "password": password}))
+            .send()
+    };
+    let ok = login(h.sim.password().expose().to_string()).await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     let token = ok.headers()["vmware-api-session-id"]
         .to_str()
         .unwrap()
         .to_string();
-    let session: Value = ok.json().await.unwrap();
-    assert_eq!(session["_typeName"], "UserSession");
-    let vm = h.vm_id("win2022-base");
     assert_eq!(
-        vi(
-            &h,
-            &token,
-            reqwest::Method::GET,
-            &format!("VirtualMachine/{vm}/config"),
-            None
-        )
-        .await
-        .0,
-        StatusCode::OK
+        ok.json::<Value>().await.unwrap()["_typeName"],
+        "UserSession"
     );
-    let bad = h
-        .http
-        .post(&url)
-        .json(&json!({"userName": h.sim.user(), "password": "nope"}))
-        .send()
-        .await
-        .unwrap();
+    let bad = login("nope".into()).await.unwrap();
     assert_eq!(bad.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let fault: Value = bad.json().await.unwrap();
     assert_eq!(fault["_typeName"], "InvalidLogin");
     assert!(fault["faultMessage"].is_array());
+    h.token = token;
+    let vm = h.vm_id("win2022-base");
+    assert_eq!(
+        h.vi(Method::GET, &format!("VirtualMachine/{vm}/config"), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn api_token_is_accepted_on_sdk_unless_configured_like_pre_8u3() {
     let h = Harness::default().await;
     let vm = h.vm_id("win2022-base");
-    assert_eq!(
-        vi(
-            &h,
-            &h.token,
-            reqwest::Method::GET,
-            &format!("VirtualMachine/{vm}/config"),
-            None
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
+    let config = format!("VirtualMachine/{vm}/config");
+    assert_eq!(h.vi(Method::GET, &config, None).await.0, StatusCode::OK);
     let old = Harness::start(SimulatorConfig {
         accept_api_token_for_vi: false,
         ..Default::default()
     })
     .await;
-    let (status, fault) = vi(
-        &old,
-        &old.token,
-        reqwest::Method::GET,
-        &format!("VirtualMachine/{vm}/config"),
-        None,
-    )
-    .await;
+    let (status, fault) = old.vi(Method::GET, &config, None).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(fault["_typeName"], "NotAuthenticated");
 }
@@ -140,16 +88,9 @@ async fn api_token_is_accepted_on_sdk_unless_configured_like_pre_8u3() {
 #[tokio::test]
 async fn mark_as_template_needs_power_off_then_hides_the_vm_from_the_list() {
     let h = Harness::default().await;
-    let vm = h.clone_base("golden").await;
-    h.power_on(&vm).await;
-    let (status, fault) = vi(
-        &h,
-        &h.token,
-        reqwest::Method::POST,
-        &format!("VirtualMachine/{vm}/MarkAsTemplate"),
-        None,
-    )
-    .await;
+    let vm = h.powered_clone("golden").await;
+    let mark = format!("VirtualMachine/{vm}/MarkAsTemplate");
+    let (status, fault) = h.vi(Method::POST, &mark, None).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(fault["_typeName"], "InvalidPowerState");
     h.post(
@@ -157,23 +98,13 @@ async fn mark_as_template_needs_power_off_then_hides_the_vm_from_the_list() {
         json!(null),
     )
     .await;
-    let (status, _) = vi(
-        &h,
-        &h.token,
-        reqwest::Method::POST,
-        &format!("VirtualMachine/{vm}/MarkAsTemplate"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, config) = vi(
-        &h,
-        &h.token,
-        reqwest::Method::GET,
-        &format!("VirtualMachine/{vm}/config"),
-        None,
-    )
-    .await;
+    assert_eq!(
+        h.vi(Method::POST, &mark, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, config) = h
+        .vi(Method::GET, &format!("VirtualMachine/{vm}/config"), None)
+        .await;
     assert_eq!(config["_typeName"], "VirtualMachineConfigInfo");
     assert_eq!(config["template"], true);
     assert_eq!(config["version"], "vmx-19");
@@ -185,43 +116,21 @@ async fn mark_as_template_needs_power_off_then_hides_the_vm_from_the_list() {
 async fn rename_task_succeeds_and_duplicate_name_fails_in_task_info() {
     let h = Harness::default().await;
     let vm = h.clone_base("old-name").await;
-    let (status, task) = vi(
-        &h,
-        &h.token,
-        reqwest::Method::POST,
-        &format!("VirtualMachine/{vm}/Rename_Task"),
-        Some(json!({"newName": "new-name"})),
-    )
-    .await;
+    let rename = format!("VirtualMachine/{vm}/Rename_Task");
+    let (status, task) = h
+        .vi(Method::POST, &rename, Some(json!({"newName": "new-name"})))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(task["type"], "Task");
-    let (_, info) = vi(
-        &h,
-        &h.token,
-        reqwest::Method::GET,
-        &format!("Task/{}/info", task["value"].as_str().unwrap()),
-        None,
-    )
-    .await;
-    assert_eq!(info["_typeName"], "TaskInfo");
-    assert_eq!(info["state"], "success");
+    assert_eq!(task_info(&h, &task).await["state"], "success");
     assert!(h.sim.admin().vm_by_name("new-name").is_some());
-    let (_, task) = vi(
-        &h,
-        &h.token,
-        reqwest::Method::POST,
-        &format!("VirtualMachine/{vm}/Rename_Task"),
-        Some(json!({"newName": "win2022-base"})),
-    )
-    .await;
-    let (_, info) = vi(
-        &h,
-        &h.token,
-        reqwest::Method::GET,
-        &format!("Task/{}/info", task["value"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let (_, task) = h
+        .vi(
+            Method::POST,
+            &rename,
+            Some(json!({"newName": "win2022-base"})),
+        )
+        .await;
+    let info = task_info(&h, &task).await;
     assert_eq!(info["state"], "error");
     assert_eq!(info["error"]["fault"]["_typeName"], "DuplicateName");
 }
@@ -230,23 +139,14 @@ async fn rename_task_succeeds_and_duplicate_name_fails_in_task_info() {
 async fn destroy_task_removes_a_powered_off_vm() {
     let h = Harness::default().await;
     let vm = h.clone_base("to-destroy").await;
-    let (_, task) = vi(
-        &h,
-        &h.token,
-        reqwest::Method::POST,
-        &format!("VirtualMachine/{vm}/Destroy_Task"),
-        None,
-    )
-    .await;
-    let (_, info) = vi(
-        &h,
-        &h.token,
-        reqwest::Method::GET,
-        &format!("Task/{}/info", task["value"].as_str().unwrap()),
-        None,
-    )
-    .await;
-    assert_eq!(info["state"], "success");
+    let (_, task) = h
+        .vi(
+            Method::POST,
+            &format!("VirtualMachine/{vm}/Destroy_Task"),
+            None,
+        )
+        .await;
+    assert_eq!(task_info(&h, &task).await["state"], "success");
     assert_eq!(
         h.get(&format!("/api/vcenter/vm/{vm}")).await.0,
         StatusCode::NOT_FOUND

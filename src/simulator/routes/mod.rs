@@ -123,6 +123,27 @@ pub fn unknown_action(method: &str, route: &str, params: &Params) -> ApiError {
     ApiError::operation_not_found(method, &format!("{route}?action={action}"))
 }
 
+/// Refuses a call whose `?action=` is not `expected` (404 OPERATION_NOT_FOUND).
+pub fn require_action(params: &Params, expected: &str, route: &str) -> ApiResult<()> {
+    if params.action() == Some(expected) {
+        Ok(())
+    } else {
+        Err(unknown_action("POST", route, params))
+    }
+}
+
+/// 400 NOT_ALLOWED_IN_CURRENT_STATE unless the VM is powered on.
+pub fn require_powered_on(m: &Machine) -> ApiResult<()> {
+    if m.power == crate::vsphere::types::PowerState::PoweredOn {
+        Ok(())
+    } else {
+        Err(ApiError::not_allowed(format!(
+            "Virtual machine {} is not powered on",
+            m.id
+        )))
+    }
+}
+
 /// `/api` calls need a live session token; an expired one (fault
 /// `session-expiry`) is removed and answered like an unknown one.
 async fn require_session(
@@ -206,13 +227,8 @@ pub fn guest_op<'w>(
     vm: &str,
     credentials: &crate::vsphere::types::WireCredentials,
 ) -> ApiResult<&'w mut Machine> {
-    use crate::vsphere::types::PowerState;
     let m = vm_mut(world, vm)?;
-    if m.power != PowerState::PoweredOn {
-        return Err(ApiError::not_allowed(format!(
-            "Virtual machine {vm} is not powered on"
-        )));
-    }
+    require_powered_on(m)?;
     if !m.tools_running(tokio::time::Instant::now()) {
         return Err(ApiError::tools_not_running(vm));
     }

@@ -5,7 +5,7 @@
 //! `GET /api/vcenter/vm/{id}` answers for them like for a VM.
 
 use super::inventory::{allows, in_folders};
-use super::{unknown_action, vm_mut, vm_ref, Params};
+use super::{require_action, vm_mut, vm_ref, Params};
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::machine::Machine;
 use crate::simulator::state::{Shared, World};
@@ -156,9 +156,7 @@ async fn vm_action(
     params: Params,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<VmId>> {
-    if params.action() != Some("clone") {
-        return Err(unknown_action("POST", "/api/vcenter/vm", &params));
-    }
+    require_action(&params, "clone", "/api/vcenter/vm")?;
     let spec: CloneSpec = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid_argument(format!("Invalid clone spec: {e}")))?;
     clone_vm(&s, &spec).await.map(Json)
