@@ -28,6 +28,8 @@ mod programs;
 mod scripts;
 mod sysprep;
 mod system;
+#[cfg(test)]
+mod tests;
 mod tools_conf;
 
 pub use error::GuestError;

@@ -275,6 +275,9 @@ impl<'g> Interpreter<'g> {
 
     fn condition(&mut self, text: &str) -> bool {
         let text = text.trim();
+        if let Some((inner, "")) = take_balanced(text, '(', ')').map(|(inner, rest)| (inner, rest.trim())) {
+            return self.condition(inner);
+        }
         let lower = text.to_ascii_lowercase();
         if let Some(inner) = lower
             .strip_prefix("-not ")
