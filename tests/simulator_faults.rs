@@ -285,6 +285,27 @@ async fn admin_http_prefix_sets_faults_and_reports_state_without_a_session() {
         .unwrap()
         .iter()
         .any(|v| v["name"] == "win2022-base" && v["template"] == false));
+    let base = h.vm_id("win2022-base");
+    let services = h.admin_get(&format!("/_sim/vms/{base}/services")).await;
+    assert!(
+        services
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "VMTools"),
+        "{services}"
+    );
+    let conf = h
+        .http
+        .get(h.url(&format!("/_sim/vms/{base}/file")))
+        .query(&[("path", r"C:\ProgramData\VMware\VMware Tools\tools.conf")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(conf.contains("exclude-nics"), "{conf}");
     let requests = h.admin_get("/_sim/requests").await;
     assert_eq!(requests["counts"]["GET /api/vcenter/network"], 1);
     let conns = h.admin_get("/_sim/connections").await;

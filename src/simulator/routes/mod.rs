@@ -28,6 +28,88 @@ use std::collections::BTreeMap;
 /// The name of the session header on `/api` and `/sdk`.
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
+/// Every `/api` operation the simulator serves, named as VMware's OpenAPI
+/// description names them: method and path, `?action=` included. Only
+/// `system?action=hello` (8.0.2+) is missing from the 7.0.3 description.
+/// `tests/simulator_routes.rs` checks this list against that description
+/// and against the live router, so neither can drift silently.
+pub const API_OPERATIONS: &[(&str, &str)] = &[
+    ("POST", "/api/session"),
+    ("GET", "/api/session"),
+    ("DELETE", "/api/session"),
+    ("POST", "/api/vcenter/system?action=hello"),
+    ("GET", "/api/vcenter/datacenter"),
+    ("GET", "/api/vcenter/folder"),
+    ("GET", "/api/vcenter/datastore"),
+    ("GET", "/api/vcenter/resource-pool"),
+    ("GET", "/api/vcenter/cluster"),
+    ("GET", "/api/vcenter/network"),
+    ("GET", "/api/vcenter/vm"),
+    ("POST", "/api/vcenter/vm?action=clone"),
+    ("GET", "/api/vcenter/vm/{vm}"),
+    ("DELETE", "/api/vcenter/vm/{vm}"),
+    ("GET", "/api/vcenter/vm/{vm}/power"),
+    ("POST", "/api/vcenter/vm/{vm}/power?action=start"),
+    ("POST", "/api/vcenter/vm/{vm}/power?action=stop"),
+    ("POST", "/api/vcenter/vm/{vm}/power?action=suspend"),
+    ("POST", "/api/vcenter/vm/{vm}/power?action=reset"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/power"),
+    ("POST", "/api/vcenter/vm/{vm}/guest/power?action=shutdown"),
+    ("POST", "/api/vcenter/vm/{vm}/guest/power?action=reboot"),
+    ("GET", "/api/vcenter/vm/{vm}/hardware"),
+    ("POST", "/api/vcenter/vm/{vm}/hardware?action=upgrade"),
+    ("GET", "/api/vcenter/vm/{vm}/tools"),
+    ("PATCH", "/api/vcenter/vm/{vm}/tools"),
+    ("POST", "/api/vcenter/vm/{vm}/tools?action=upgrade"),
+    ("GET", "/api/vcenter/vm/{vm}/tools/installer"),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/tools/installer?action=connect",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/tools/installer?action=disconnect",
+    ),
+    ("GET", "/api/vcenter/vm/{vm}/guest/identity"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/networking"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/networking/interfaces"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/operations"),
+    ("POST", "/api/vcenter/vm/{vm}/guest/processes?action=create"),
+    ("POST", "/api/vcenter/vm/{vm}/guest/processes?action=list"),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/processes/{pid}?action=get",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/processes/{pid}?action=delete",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem?action=create",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/directories?action=create",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/directories?action=delete",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/files?action=list",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/files/{path}?action=get",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/files/{path}?action=delete",
+    ),
+];
+
 /// Every `/api` route; the ones needing a session sit behind the check.
 pub fn api_router(shared: Shared) -> Router<Shared> {
     let authed = Router::new()
