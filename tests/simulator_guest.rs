@@ -347,3 +347,121 @@ async fn sysprep_generalize_powers_the_vm_off() {
         "POWERED_OFF"
     );
 }
+
+#[tokio::test]
+async fn guest_reboot_brings_tools_back_and_reset_suspend_change_power() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("cycle").await;
+    let (status, _) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/guest/power?action=reboot"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
+        "RUNNING"
+    );
+    let (status, _) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/power?action=reset"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/power?action=suspend"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
+        "SUSPENDED"
+    );
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{vm}/guest/power")).await.1["state"],
+        "STANDBY"
+    );
+    let (status, body) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/guest/power?action=reboot"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(
+        (status, error_type(&body)),
+        (StatusCode::BAD_REQUEST, "NOT_ALLOWED_IN_CURRENT_STATE")
+    );
+    h.power_on(&vm).await;
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
+        "POWERED_ON"
+    );
+}
+
+#[tokio::test]
+async fn tools_upgrade_and_installer_work_on_a_running_vm() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("toolsup").await;
+    let installer = format!("/api/vcenter/vm/{vm}/tools/installer");
+    assert_eq!(
+        h.post(&format!("{installer}?action=connect"), json!(null))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(h.get(&installer).await.1["is_connected"], true);
+    assert_eq!(
+        h.post(&format!("{installer}?action=disconnect"), json!(null))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(h.get(&installer).await.1["is_connected"], false);
+    let before = h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1;
+    assert_eq!(before["version_status"], "SUPPORTED_OLD");
+    let (status, _) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/tools?action=upgrade"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let after = h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1;
+    assert_eq!(after["version_status"], "CURRENT");
+    assert!(after["version_number"].as_i64() > before["version_number"].as_i64());
+    let (status, body) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/tools?action=upgrade"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, error_type(&body)),
+        (StatusCode::BAD_REQUEST, "ALREADY_IN_DESIRED_STATE")
+    );
+}
+
+#[tokio::test]
+async fn stopping_the_vmtools_service_in_the_guest_stops_tools_reporting() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("svc").await;
+    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    let stopped = h.sim.admin().with_guest(&id, |g| {
+        g.set_service_status("VMTools", gild::simulator::guest::ServiceStatus::Stopped)
+    });
+    assert_eq!(stopped, Some(Ok(())));
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
+        "NOT_RUNNING"
+    );
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{vm}/guest/operations"))
+            .await
+            .0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}

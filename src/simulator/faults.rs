@@ -514,6 +514,24 @@ mod tests {
     }
 
     #[test]
+    fn faults_arg_reads_a_yaml_or_json_file_by_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("faults.json");
+        std::fs::write(
+            &path,
+            r#"[{"kind": "busy", "route": "/api/session", "next": 1}]"#,
+        )
+        .unwrap();
+        let spec = FaultSpec::from_arg(path.to_str().unwrap()).unwrap();
+        assert_eq!(spec.rules[0].kind, FaultKind::Busy);
+        assert_eq!(spec.rules[0].trigger, Trigger::Next(1));
+        let missing = FaultSpec::from_arg("/nonexistent/faults.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("/nonexistent/faults.yaml"), "{missing}");
+    }
+
+    #[test]
     fn process_faults_match_file_name_case_insensitively() {
         let engine = FaultEngine::new(FaultSpec::parse("process-hang=Sysprep.exe").unwrap());
         let hit = engine.for_process(
