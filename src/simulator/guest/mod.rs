@@ -116,6 +116,7 @@ pub struct WindowsGuest {
     sysprep: SysprepState,
     timing: GuestTiming,
     process_log: Vec<String>,
+    password_on_command_line: bool,
 }
 
 impl WindowsGuest {
@@ -141,6 +142,7 @@ impl WindowsGuest {
             sysprep: SysprepState::default(),
             timing: GuestTiming::default(),
             process_log: Vec::new(),
+            password_on_command_line: false,
         };
         guest.install_base_system();
         guest
@@ -230,6 +232,7 @@ impl WindowsGuest {
         let mut copy = self.clone();
         copy.hostname = new_hostname.to_string();
         copy.process_log.clear();
+        copy.password_on_command_line = false;
         copy
     }
 
@@ -341,12 +344,27 @@ impl WindowsGuest {
     /// Starts `spec` in the guest: applies the program's effects now and
     /// returns how it ends. `Err` means Windows could not start it at all.
     pub fn run_process(&mut self, spec: &ProcessSpec) -> Result<ProcessOutcome, GuestError> {
-        let command_line = match &spec.arguments {
+        let mut command_line = match &spec.arguments {
             Some(args) if !args.is_empty() => format!("\"{}\" {}", spec.path, args),
             _ => format!("\"{}\"", spec.path),
         };
+        // Process command lines are visible to anyone who may list guest
+        // processes; a password there is a leak the model makes visible
+        // (without keeping the password itself in its log).
+        let password = self.password.expose();
+        if !password.is_empty() && command_line.contains(password) {
+            self.password_on_command_line = true;
+            command_line = command_line.replace(password, "***");
+            tracing::warn!(hostname = %self.hostname, "the guest password was passed on a process command line");
+        }
         self.process_log.push(command_line);
         programs::run(self, spec)
+    }
+
+    /// Whether any process was started with the guest password in its
+    /// arguments (secrets must travel in files, never on command lines).
+    pub fn password_seen_on_command_line(&self) -> bool {
+        self.password_on_command_line
     }
 
     /// Every command line started in this guest since it was created or

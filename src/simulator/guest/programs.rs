@@ -172,19 +172,7 @@ fn icacls(guest: &mut WindowsGuest, args: &[String]) -> ProcessOutcome {
                 let Some((who, rights)) = value.and_then(|v| v.rsplit_once(':')) else {
                     return ProcessOutcome::exited(EXIT_INVALID_PARAMETER);
                 };
-                // `(OI)(CI)F` → the permission letters `F`.
-                let perms: String = rights
-                    .split(')')
-                    .last()
-                    .unwrap_or("")
-                    .trim_matches(['(', ')'])
-                    .to_string();
-                let perms = if perms.is_empty() {
-                    rights.trim_matches(['(', ')']).to_string()
-                } else {
-                    perms
-                };
-                edited.grant(who, &perms);
+                edited.grant(who, &icacls_rights(rights));
                 i += 1;
             }
             "/remove" | "/remove:g" | "/remove:d" => {
@@ -201,6 +189,18 @@ fn icacls(guest: &mut WindowsGuest, args: &[String]) -> ProcessOutcome {
     }
     *acl = edited;
     ProcessOutcome::exited(0)
+}
+
+/// The permission part of an icacls grant: `(OI)(CI)F` → `F`, `(RX)` → `RX`
+/// (inheritance flags say where the entry propagates, not what it allows).
+fn icacls_rights(spec: &str) -> String {
+    const INHERITANCE_FLAGS: &[&str] = &["OI", "CI", "IO", "NP", "I"];
+    spec.split(['(', ')'])
+        .filter(|token| {
+            !token.is_empty() && !INHERITANCE_FLAGS.contains(&token.to_ascii_uppercase().as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `sc.exe query|start|stop|config <service> [start= auto]`.

@@ -387,6 +387,13 @@ fn icacls_reports_missing_files_and_applies_grants() {
         principals,
         vec!["BUILTIN\\Administrators", "NT AUTHORITY\\SYSTEM"]
     );
+    assert_eq!(
+        exit_code(&mut g, ICACLS_PATH, r"C:\k.txt /grant Users:(OI)(CI)(RX)"),
+        0
+    );
+    let acl = g.file_acl(r"C:\k.txt").unwrap();
+    let users = acl.entries.iter().find(|a| a.principal == r"BUILTIN\Users");
+    assert_eq!(users.map(|a| a.rights.as_str()), Some("RX"));
 }
 
 #[test]
@@ -468,4 +475,14 @@ fn every_started_command_line_is_logged_for_secret_checks() {
     let mut g = guest();
     run(&mut g, CMD_PATH, "/c exit 0").unwrap();
     assert_eq!(g.process_log(), [format!("\"{CMD_PATH}\" /c exit 0")]);
+}
+
+#[test]
+fn a_password_on_a_command_line_is_flagged_and_redacted_from_the_log() {
+    let mut g = guest();
+    run(&mut g, CMD_PATH, "/c exit 0").unwrap();
+    assert!(!g.password_seen_on_command_line());
+    run(&mut g, CMD_PATH, "/c echo pw-123").unwrap();
+    assert!(g.password_seen_on_command_line());
+    assert!(g.process_log().iter().all(|line| !line.contains("pw-123")));
 }
