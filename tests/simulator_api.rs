@@ -368,3 +368,42 @@ async fn inventory_file_seeds_the_world() {
     assert_eq!(vms.as_array().unwrap().len(), 1, "{vms}");
     assert_eq!(vms[0]["name"], "jump-host");
 }
+
+/// Polls an `/api` task until it leaves RUNNING. With instant timing the
+/// background clone finishes within a few scheduler turns.
+async fn finished_task(h: &Harness, task: &serde_json::Value) -> serde_json::Value {
+    let id = task.as_str().expect("task id string");
+    for _ in 0..100 {
+        let (status, info) = h.get(&format!("/api/cis/tasks/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{info}");
+        if info["status"] != "RUNNING" {
+            return info;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("task {id} still running after 100 polls");
+}
+
+#[tokio::test]
+async fn clone_as_a_task_answers_202_and_the_task_reports_the_new_vm() {
+    let h = Harness::default().await;
+    let source = h.vm_id("win2022-base");
+    let spec = json!({"source": source, "name": "via-task"});
+    let (status, task) = h
+        .post("/api/vcenter/vm?action=clone&vmw-task=true", spec.clone())
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let info = finished_task(&h, &task).await;
+    assert_eq!(info["status"], "SUCCEEDED", "{info}");
+    let id = info["result"].as_str().unwrap();
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{id}")).await.1["name"],
+        "via-task"
+    );
+    let (_, task) = h
+        .post("/api/vcenter/vm?action=clone&vmw-task=true", spec)
+        .await;
+    let info = finished_task(&h, &task).await;
+    assert_eq!(info["status"], "FAILED");
+    assert_eq!(info["error"]["error_type"], "ALREADY_EXISTS");
+}

@@ -9,6 +9,7 @@ pub mod power;
 pub mod processes;
 pub mod session;
 pub mod system;
+pub mod tasks;
 pub mod tools;
 pub mod transfer;
 pub mod vm;
@@ -46,6 +47,7 @@ pub const API_OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/api/vcenter/network"),
     ("GET", "/api/vcenter/vm"),
     ("POST", "/api/vcenter/vm?action=clone"),
+    ("GET", "/api/cis/tasks/{task}"),
     ("GET", "/api/vcenter/vm/{vm}"),
     ("DELETE", "/api/vcenter/vm/{vm}"),
     ("GET", "/api/vcenter/vm/{vm}/power"),
@@ -120,6 +122,7 @@ pub fn api_router(shared: Shared) -> Router<Shared> {
         .merge(guest_info::router())
         .merge(processes::router())
         .merge(filesystem::router())
+        .merge(tasks::router())
         .route_layer(from_fn_with_state(shared, require_session));
     Router::new()
         .merge(session::router())
@@ -273,6 +276,14 @@ pub fn check_session(shared: &Shared, token: Option<&str>, vi: bool) -> ApiResul
         .ok_or_else(|| ApiError::unauthenticated("The session is not authenticated."))?;
     session.last_accessed = chrono::Utc::now();
     Ok(session.user.clone())
+}
+
+/// The user of the caller's session (for task records); empty if none.
+pub fn session_user(shared: &Shared, headers: &axum::http::HeaderMap) -> String {
+    let token = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok());
+    token
+        .and_then(|t| shared.world().sessions.get(t).map(|s| s.user.clone()))
+        .unwrap_or_default()
 }
 
 /// Looks a VM up (templates included: `/api` answers GET for them).
