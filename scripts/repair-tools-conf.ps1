@@ -15,16 +15,11 @@ param(
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
-Set-StrictMode -Version Latest
+# Stop first, so a missing gild-common.ps1 fails the script (exit 1).
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'gild-common.ps1')
 
-function Save-Result([bool]$Ok, [bool]$Changed, [string]$Err, $Details) {
-    $r = [ordered]@{ script = 'repair-tools-conf'; success = $Ok; changed = $Changed; error = $(if ($Err) { $Err } else { $null }); details = $Details }
-    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $ResultPath) | Out-Null
-    [IO.File]::WriteAllText($ResultPath, ($r | ConvertTo-Json -Depth 6), [Text.UTF8Encoding]::new($false))
-}
-
-try {
+Invoke-GildScript $ResultPath 'repair-tools-conf' {
     if ($null -eq (Get-Service -Name VMTools -ErrorAction SilentlyContinue)) {
         throw 'the VMTools service is not installed; install VMware Tools first'
     }
@@ -71,15 +66,11 @@ try {
     Restart-Service -Name VMTools -Force
     $tools = Get-Service -Name VMTools
 
-    Save-Result $true $changed '' ([ordered]@{
+    @{ changed = $changed; details = ([ordered]@{
             path                = $path
             existed             = $existed
             exclude_nics_before = $before
             exclude_nics        = ''
             vmtools             = [ordered]@{ name = $tools.Name; status = "$($tools.Status)"; start_type = "$($tools.StartType)" }
-        })
-    exit 0
-} catch {
-    Save-Result $false $false $_.Exception.Message @{}
-    exit 1
+        }) }
 }

@@ -5,8 +5,8 @@
 use gild::secret::Secret;
 use gild::simulator::guest::{
     FeatureState, FileBlob, GuestError, ParamKind, PowerEffect, ProcessOutcome, Protocol,
-    ServiceStatus, StartType, WindowsGuest, AUTHORIZED_KEYS_PATH, POWERSHELL_PATH, SCRIPTS,
-    SETUPERR_LOG_PATH, SYSPREP_PATH, TOOLS_CONF_PATH,
+    ServiceStatus, StartType, WindowsGuest, AUTHORIZED_KEYS_PATH, LIBRARY_FILES, POWERSHELL_PATH,
+    SCRIPTS, SETUPERR_LOG_PATH, SYSPREP_PATH, TOOLS_CONF_PATH,
 };
 use gild::vsphere::types::ProcessSpec;
 use std::path::Path;
@@ -31,16 +31,29 @@ fn run(guest: &mut WindowsGuest, path: &str, args: &str) -> Result<ProcessOutcom
     })
 }
 
-/// Uploads the real script from scripts/ into C:\gild and runs it with -File.
-fn run_script(guest: &mut WindowsGuest, file: &str, args: &str) -> ProcessOutcome {
-    let text = std::fs::read_to_string(scripts_dir().join(file)).expect("script file in scripts/");
+/// Uploads a file from scripts/ into C:\gild.
+fn upload(guest: &mut WindowsGuest, file: &str) {
+    let text = std::fs::read_to_string(scripts_dir().join(file)).expect("file in scripts/");
     guest.create_dir(r"C:\gild", true).expect("create C:\\gild");
     guest
         .write_file(&format!(r"C:\gild\{file}"), FileBlob::from(text), true)
-        .expect("upload script");
+        .expect("upload");
+}
+
+/// Runs C:\gild\<file> with -File.
+fn start_script(guest: &mut WindowsGuest, file: &str, args: &str) -> ProcessOutcome {
     let line =
         format!(r"-NoProfile -NonInteractive -ExecutionPolicy Bypass -File C:\gild\{file} {args}");
     run(guest, POWERSHELL_PATH, &line).expect("powershell starts")
+}
+
+/// Uploads the real script and its libraries from scripts/ and runs it.
+fn run_script(guest: &mut WindowsGuest, file: &str, args: &str) -> ProcessOutcome {
+    for library in LIBRARY_FILES {
+        upload(guest, library);
+    }
+    upload(guest, file);
+    start_script(guest, file, args)
 }
 
 fn read_text(guest: &WindowsGuest, path: &str) -> String {
@@ -135,7 +148,11 @@ fn every_script_file_is_in_the_model_catalogue_with_identical_parameters() {
         .filter(|name| name.ends_with(".ps1"))
         .collect();
     files.sort();
-    let mut catalogued: Vec<&str> = SCRIPTS.iter().map(|s| s.file).collect();
+    let mut catalogued: Vec<&str> = SCRIPTS
+        .iter()
+        .map(|s| s.file)
+        .chain(LIBRARY_FILES.iter().copied())
+        .collect();
     catalogued.sort();
     assert_eq!(
         files, catalogued,
@@ -476,6 +493,27 @@ fn collect_facts_reports_what_the_other_scripts_changed() {
     assert_eq!(facts["tools_conf"]["exclude_nics"], "");
     assert_eq!(facts["authorized_keys"]["exists"], false);
     assert_eq!(facts["sysprep"]["rearms_left"], 3);
+}
+
+#[test]
+fn a_script_uploaded_without_gild_common_fails_without_a_result() {
+    let mut g = guest();
+    upload(&mut g, "collect-facts.ps1");
+    let outcome = start_script(&mut g, "collect-facts.ps1", r"-ResultPath C:\gild\f.json");
+    assert_eq!(outcome.exit_code, 1);
+    assert!(g.read_file(r"C:\gild\f.json").is_err());
+}
+
+#[test]
+fn readme_documents_the_shared_library() {
+    let readme =
+        std::fs::read_to_string(scripts_dir().join("README.md")).expect("scripts/README.md");
+    for library in LIBRARY_FILES {
+        assert!(
+            readme.contains(&format!("## {library}")),
+            "README.md does not document {library}"
+        );
+    }
 }
 
 #[test]

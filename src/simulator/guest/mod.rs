@@ -35,7 +35,7 @@ mod tools_conf;
 pub use error::GuestError;
 pub use fs::{Ace, Acl, FileBlob, GuestPath};
 pub use os::GuestOs;
-pub use scripts::{ParamKind, ScriptDef, ScriptParam, SCRIPTS};
+pub use scripts::{ParamKind, ScriptDef, ScriptParam, LIBRARY_FILES, SCRIPTS};
 pub use system::{
     Direction, FeatureState, FirewallRule, Protocol, Service, ServiceStatus, StartType,
     SysprepState, DEFAULT_REARM_BUDGET,

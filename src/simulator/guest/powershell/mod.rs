@@ -126,7 +126,7 @@ fn run_file(guest: &mut WindowsGuest, path: &str, args: &[String]) -> ProcessOut
     };
     let name = script.file_name().unwrap_or_default();
     if let Some(def) = scripts::find(name) {
-        return scripts::run(guest, def, args);
+        return scripts::run(guest, def, &script, args);
     }
     let text = String::from_utf8_lossy(&content).into_owned();
     Interpreter::new(guest).run(&text, Mode::File)

@@ -73,6 +73,10 @@ impl std::fmt::Debug for ScriptDef {
     }
 }
 
+/// Files in `scripts/` that are dot-sourced by the scripts, not run: every
+/// script fails (exit 1, no result file) unless they sit in its folder.
+pub const LIBRARY_FILES: &[&str] = &["gild-common.ps1"];
+
 const fn param(name: &'static str, kind: ParamKind, mandatory: bool) -> ScriptParam {
     ScriptParam {
         name,
@@ -242,14 +246,28 @@ impl ScriptDef {
     }
 }
 
-/// Runs a catalogued script: bind, apply effects, write the result file.
-pub fn run(guest: &mut WindowsGuest, def: &ScriptDef, args: &[String]) -> ProcessOutcome {
+/// Runs a catalogued script found at `script`: bind, apply effects, write
+/// the result file.
+pub fn run(
+    guest: &mut WindowsGuest,
+    def: &ScriptDef,
+    script: &GuestPath,
+    args: &[String],
+) -> ProcessOutcome {
     let duration = guest.timing.script;
     let exited = |exit_code| ProcessOutcome {
         exit_code,
         duration,
         after_exit: None,
     };
+    let libraries_present = script.parent().is_some_and(|dir| {
+        LIBRARY_FILES
+            .iter()
+            .all(|lib| guest.fs.exists(&dir.join(lib)))
+    });
+    if !libraries_present {
+        return exited(1);
+    }
     let Ok(bound) = def.bind(args) else {
         return exited(1);
     };
