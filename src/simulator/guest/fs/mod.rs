@@ -162,15 +162,7 @@ impl GuestFs {
                 reason: "a drive root cannot be created or replaced".into(),
             });
         };
-        match self.node(&parent).map(|n| &n.kind) {
-            None => Err(GuestError::NotFound {
-                path: parent.display(),
-            }),
-            Some(NodeKind::File(_)) => Err(GuestError::NotADirectory {
-                path: parent.display(),
-            }),
-            Some(NodeKind::Directory) => Ok(()),
-        }
+        self.require_dir(&parent)
     }
 
     pub fn write(
@@ -267,21 +259,22 @@ impl GuestFs {
         })
     }
 
+    /// `path` must exist and be a directory.
+    fn require_dir(&self, path: &GuestPath) -> Result<(), GuestError> {
+        match self.node(path).map(|n| &n.kind) {
+            None => Err(GuestError::NotFound {
+                path: path.display(),
+            }),
+            Some(NodeKind::File(_)) => Err(GuestError::NotADirectory {
+                path: path.display(),
+            }),
+            Some(NodeKind::Directory) => Ok(()),
+        }
+    }
+
     /// Direct children of a directory, in case-insensitive name order.
     pub fn list(&self, dir: &GuestPath) -> Result<Vec<GuestFileSummary>, GuestError> {
-        match self.node(dir).map(|n| &n.kind) {
-            None => {
-                return Err(GuestError::NotFound {
-                    path: dir.display(),
-                })
-            }
-            Some(NodeKind::File(_)) => {
-                return Err(GuestError::NotADirectory {
-                    path: dir.display(),
-                })
-            }
-            Some(NodeKind::Directory) => {}
-        }
+        self.require_dir(dir)?;
         Ok(self
             .descendants(dir)
             .filter(|node| node.path.parts.len() == dir.parts.len() + 1)
@@ -323,19 +316,7 @@ impl GuestFs {
     }
 
     pub fn delete_dir(&mut self, path: &GuestPath, recursive: bool) -> Result<(), GuestError> {
-        match self.node(path).map(|n| &n.kind) {
-            None => {
-                return Err(GuestError::NotFound {
-                    path: path.display(),
-                })
-            }
-            Some(NodeKind::File(_)) => {
-                return Err(GuestError::NotADirectory {
-                    path: path.display(),
-                })
-            }
-            Some(NodeKind::Directory) => {}
-        }
+        self.require_dir(path)?;
         if path.is_root() {
             return Err(GuestError::InvalidPath {
                 path: path.display(),
