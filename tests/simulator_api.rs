@@ -48,12 +48,7 @@ async fn unknown_route_and_wrong_method_answer_with_vapi_bodies() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error_type(&body), "OPERATION_NOT_FOUND");
     let vm = h.vm_id("win2022-base");
-    let (status, body) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/power?action=explode"),
-            json!(null),
-        )
-        .await;
+    let (status, body) = h.act(&vm, "power?action=explode").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error_type(&body), "OPERATION_NOT_FOUND");
 }
@@ -151,12 +146,7 @@ async fn templates_are_absent_from_the_vm_list_but_answer_get_and_refuse_power_o
     let (status, info) = h.get(&format!("/api/vcenter/vm/{template}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(info["name"], "win2019-template");
-    let (status, body) = h
-        .post(
-            &format!("/api/vcenter/vm/{template}/power?action=start"),
-            json!(null),
-        )
-        .await;
+    let (status, body) = h.act(&template, "power?action=start").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_type(&body), "UNSUPPORTED");
 }
@@ -237,12 +227,7 @@ async fn powered_on_vm_cannot_be_deleted_until_stopped() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_type(&body), "NOT_ALLOWED_IN_CURRENT_STATE");
-    let (status, _) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/power?action=stop"),
-            json!(null),
-        )
-        .await;
+    let (status, _) = h.act(&vm, "power?action=stop").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = h
         .call(Method::DELETE, &format!("/api/vcenter/vm/{vm}"), None)
@@ -257,18 +242,10 @@ async fn power_start_twice_is_already_in_desired_state() {
     let h = Harness::default().await;
     let vm = h.clone_base("twice").await;
     h.power_on(&vm).await;
-    let (status, body) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/power?action=start"),
-            json!(null),
-        )
-        .await;
+    let (status, body) = h.act(&vm, "power?action=start").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_type(&body), "ALREADY_IN_DESIRED_STATE");
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_ON"
-    );
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_ON");
 }
 
 #[tokio::test]
@@ -282,17 +259,10 @@ async fn hardware_upgrade_only_when_powered_off() {
         (status, error_type(&body)),
         (StatusCode::BAD_REQUEST, "NOT_ALLOWED_IN_CURRENT_STATE")
     );
-    h.post(
-        &format!("/api/vcenter/vm/{vm}/power?action=stop"),
-        json!(null),
-    )
-    .await;
+    h.act(&vm, "power?action=stop").await;
     let (status, _) = h.post(&path, json!({"version": "VMX_21"})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/hardware")).await.1["version"],
-        "VMX_21"
-    );
+    assert_eq!(h.vm_get(&vm, "hardware").await["version"], "VMX_21");
     let (status, body) = h.post(&path, json!({"version": "VMX_15"})).await;
     assert_eq!(
         (status, error_type(&body)),
@@ -316,15 +286,10 @@ async fn tools_report_version_number_and_policy_changes() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["upgrade_policy"],
+        h.vm_get(&vm, "tools").await["upgrade_policy"],
         "UPGRADE_AT_POWER_CYCLE"
     );
-    let (status, body) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/tools/installer?action=connect"),
-            json!(null),
-        )
-        .await;
+    let (status, body) = h.act(&vm, "tools/installer?action=connect").await;
     assert_eq!(
         (status, error_type(&body)),
         (StatusCode::BAD_REQUEST, "NOT_ALLOWED_IN_CURRENT_STATE")

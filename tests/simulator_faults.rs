@@ -116,20 +116,14 @@ async fn tools_never_start_keeps_guest_info_unavailable() {
     let fine = h.clone_base("fine").await;
     h.power_on(&stuck).await;
     h.power_on(&fine).await;
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{stuck}/tools")).await.1["run_state"],
-        "NOT_RUNNING"
-    );
+    assert_eq!(h.vm_get(&stuck, "tools").await["run_state"], "NOT_RUNNING");
     assert_eq!(
         h.get(&format!("/api/vcenter/vm/{stuck}/guest/identity"))
             .await
             .0,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{fine}/tools")).await.1["run_state"],
-        "RUNNING"
-    );
+    assert_eq!(h.vm_get(&fine, "tools").await["run_state"], "RUNNING");
 }
 
 #[tokio::test]
@@ -180,10 +174,7 @@ async fn sysprep_fail_fault_leaves_the_vm_running_with_setuperr_log() {
     let (_, pid) = h.run_sysprep(&vm).await;
     let info = h.process_info(&vm, pid.as_i64().unwrap()).await;
     assert_ne!(info["exit_code"], 0);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_ON"
-    );
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_ON");
     let id = gild::vsphere::ids::VmId::new(vm.as_str());
     assert!(h
         .sim
@@ -322,11 +313,7 @@ async fn request_log_counts_routes_and_one_client_uses_one_connection() {
             StatusCode::OK
         );
     }
-    h.post(
-        &format!("/api/vcenter/vm/{vm}/power?action=start"),
-        json!(null),
-    )
-    .await;
+    h.act(&vm, "power?action=start").await;
     let admin = h.sim.admin();
     let counts = admin.route_counts();
     assert_eq!(counts.get("GET /api/vcenter/vm/{vm}/power"), Some(&20));

@@ -18,10 +18,7 @@ async fn guest_info_is_503_until_tools_start() {
     };
     let h = Harness::with_timing(timing).await;
     let vm = h.powered_clone("slow-tools").await;
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
-        "NOT_RUNNING"
-    );
+    assert_eq!(h.vm_get(&vm, "tools").await["run_state"], "NOT_RUNNING");
     for route in [
         "guest/identity",
         "guest/networking",
@@ -42,10 +39,7 @@ async fn guest_info_is_503_until_tools_start() {
 async fn after_power_on_the_guest_reports_dhcp_ip_hostname_and_os() {
     let h = Harness::default().await;
     let vm = h.powered_clone("web-01").await;
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
-        "RUNNING"
-    );
+    assert_eq!(h.vm_get(&vm, "tools").await["run_state"], "RUNNING");
     let (status, id) = h.get(&format!("/api/vcenter/vm/{vm}/guest/identity")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(id["host_name"], "WEB-01");
@@ -66,10 +60,7 @@ async fn after_power_on_the_guest_reports_dhcp_ip_hostname_and_os() {
         .get(&format!("/api/vcenter/vm/{vm}/guest/operations"))
         .await;
     assert_eq!(ops["guest_operations_ready"], true);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/guest/power")).await.1["state"],
-        "RUNNING"
-    );
+    assert_eq!(h.vm_get(&vm, "guest/power").await["state"], "RUNNING");
 }
 
 #[tokio::test]
@@ -300,17 +291,9 @@ async fn directories_and_files_can_be_created_listed_inspected_and_deleted() {
 async fn guest_shutdown_powers_the_vm_off() {
     let h = Harness::default().await;
     let vm = h.powered_clone("shut").await;
-    let (status, _) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/guest/power?action=shutdown"),
-            json!(null),
-        )
-        .await;
+    let (status, _) = h.act(&vm, "guest/power?action=shutdown").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_OFF"
-    );
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_OFF");
 }
 
 #[tokio::test]
@@ -321,19 +304,9 @@ async fn guest_shutdown_with_a_delay_reports_shutting_down_first() {
     };
     let h = Harness::with_timing(timing).await;
     let vm = h.powered_clone("slowshut").await;
-    h.post(
-        &format!("/api/vcenter/vm/{vm}/guest/power?action=shutdown"),
-        json!(null),
-    )
-    .await;
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/guest/power")).await.1["state"],
-        "SHUTTING_DOWN"
-    );
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_ON"
-    );
+    h.act(&vm, "guest/power?action=shutdown").await;
+    assert_eq!(h.vm_get(&vm, "guest/power").await["state"], "SHUTTING_DOWN");
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_ON");
 }
 
 #[tokio::test]
@@ -342,64 +315,29 @@ async fn sysprep_generalize_powers_the_vm_off() {
     let vm = h.powered_clone("sysprep").await;
     let (status, pid) = h.run_sysprep(&vm).await;
     assert_eq!(status, StatusCode::CREATED, "{pid}");
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_OFF"
-    );
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_OFF");
 }
 
 #[tokio::test]
 async fn guest_reboot_brings_tools_back_and_reset_suspend_change_power() {
     let h = Harness::default().await;
     let vm = h.powered_clone("cycle").await;
-    let (status, _) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/guest/power?action=reboot"),
-            json!(null),
-        )
-        .await;
+    let (status, _) = h.act(&vm, "guest/power?action=reboot").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
-        "RUNNING"
-    );
-    let (status, _) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/power?action=reset"),
-            json!(null),
-        )
-        .await;
+    assert_eq!(h.vm_get(&vm, "tools").await["run_state"], "RUNNING");
+    let (status, _) = h.act(&vm, "power?action=reset").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/power?action=suspend"),
-            json!(null),
-        )
-        .await;
+    let (status, _) = h.act(&vm, "power?action=suspend").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "SUSPENDED"
-    );
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/guest/power")).await.1["state"],
-        "STANDBY"
-    );
-    let (status, body) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/guest/power?action=reboot"),
-            json!(null),
-        )
-        .await;
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "SUSPENDED");
+    assert_eq!(h.vm_get(&vm, "guest/power").await["state"], "STANDBY");
+    let (status, body) = h.act(&vm, "guest/power?action=reboot").await;
     assert_eq!(
         (status, error_type(&body)),
         (StatusCode::BAD_REQUEST, "NOT_ALLOWED_IN_CURRENT_STATE")
     );
     h.power_on(&vm).await;
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_ON"
-    );
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_ON");
 }
 
 #[tokio::test]
@@ -421,7 +359,7 @@ async fn tools_upgrade_and_installer_work_on_a_running_vm() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(h.get(&installer).await.1["is_connected"], false);
-    let before = h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1;
+    let before = h.vm_get(&vm, "tools").await;
     assert_eq!(before["version_status"], "SUPPORTED_OLD");
     let (status, _) = h
         .post(
@@ -430,7 +368,7 @@ async fn tools_upgrade_and_installer_work_on_a_running_vm() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let after = h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1;
+    let after = h.vm_get(&vm, "tools").await;
     assert_eq!(after["version_status"], "CURRENT");
     assert!(after["version_number"].as_i64() > before["version_number"].as_i64());
     let (status, body) = h
@@ -454,10 +392,7 @@ async fn stopping_the_vmtools_service_in_the_guest_stops_tools_reporting() {
         g.set_service_status("VMTools", gild::simulator::guest::ServiceStatus::Stopped)
     });
     assert_eq!(stopped, Some(Ok(())));
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
-        "NOT_RUNNING"
-    );
+    assert_eq!(h.vm_get(&vm, "tools").await["run_state"], "NOT_RUNNING");
     assert_eq!(
         h.get(&format!("/api/vcenter/vm/{vm}/guest/operations"))
             .await

@@ -93,11 +93,7 @@ async fn mark_as_template_needs_power_off_then_hides_the_vm_from_the_list() {
     let (status, fault) = h.vi(Method::POST, &mark, None).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(fault["_typeName"], "InvalidPowerState");
-    h.post(
-        &format!("/api/vcenter/vm/{vm}/power?action=stop"),
-        json!(null),
-    )
-    .await;
+    h.act(&vm, "power?action=stop").await;
     assert_eq!(
         h.vi(Method::POST, &mark, None).await.0,
         StatusCode::NO_CONTENT

@@ -159,6 +159,17 @@ impl Harness {
         .await
     }
 
+    /// `POST /api/vcenter/vm/{vm}/{suffix}` without a body (power and tools actions).
+    pub async fn act(&self, vm: &str, suffix: &str) -> (StatusCode, Value) {
+        self.post(&format!("/api/vcenter/vm/{vm}/{suffix}"), Value::Null)
+            .await
+    }
+
+    /// The body of `GET /api/vcenter/vm/{vm}/{suffix}` (whatever its status).
+    pub async fn vm_get(&self, vm: &str, suffix: &str) -> Value {
+        self.get(&format!("/api/vcenter/vm/{vm}/{suffix}")).await.1
+    }
+
     /// A clone of the base VM, powered on.
     pub async fn powered_clone(&self, name: &str) -> String {
         let vm = self.clone_base(name).await;

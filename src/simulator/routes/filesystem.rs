@@ -29,11 +29,7 @@ pub fn router() -> Router<Shared> {
         )
 }
 
-#[derive(Deserialize)]
-struct TransferBody {
-    credentials: WireCredentials,
-    spec: TransferSpec,
-}
+type TransferBody = super::GuestSpecBody<TransferSpec>;
 
 async fn transfer_create(
     State(s): State<Shared>,

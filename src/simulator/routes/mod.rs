@@ -306,6 +306,13 @@ pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// A guest operation body with a `spec` (process create, transfer create).
+#[derive(serde::Deserialize)]
+pub struct GuestSpecBody<T> {
+    pub credentials: crate::vsphere::types::WireCredentials,
+    pub spec: T,
+}
+
 /// The `credentials` every guest operation carries.
 #[derive(serde::Deserialize)]
 pub struct CredentialsBody {
