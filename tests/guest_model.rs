@@ -624,3 +624,80 @@ fn sysprep_needs_an_existing_answer_file_and_consistent_flags() {
         0
     );
 }
+
+#[test]
+fn sysprep_accepts_dash_switches_and_an_answer_file_path_with_dashes() {
+    let mut g = guest();
+    g.create_dir(r"C:\gild", true).unwrap();
+    g.write_file(r"C:\gild\un-attend.xml", "<unattend/>".into(), true)
+        .unwrap();
+    let outcome = run(
+        &mut g,
+        SYSPREP_PATH,
+        r"-generalize -oobe -shutdown -unattend:C:\gild\un-attend.xml",
+    )
+    .unwrap();
+    assert_eq!(outcome.exit_code, 0);
+}
+
+#[test]
+fn a_transferred_file_kept_on_host_disk_reads_back_through_the_model() {
+    let mut g = guest();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, b"large upload").unwrap();
+    let blob = FileBlob::Disk {
+        path: std::sync::Arc::new(file.into_temp_path()),
+        size: 12,
+    };
+    g.write_file(r"C:\big.bin", blob, false).unwrap();
+    assert_eq!(g.stat(r"C:\big.bin").unwrap().size, 12);
+    let copy = g.cloned("WIN-COPY");
+    assert_eq!(
+        &copy.read_file(r"C:\big.bin").unwrap().to_bytes().unwrap()[..],
+        b"large upload"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Whatever a client sends as program path and arguments, the model
+    /// answers with an outcome or a GuestError, never a panic.
+    #[test]
+    fn any_process_spec_gets_an_answer_without_panicking(
+        program in proptest::sample::select(vec![
+            gild::simulator::guest::CMD_PATH, POWERSHELL_PATH, SYSPREP_PATH,
+            gild::simulator::guest::ICACLS_PATH, gild::simulator::guest::SC_PATH,
+            gild::simulator::guest::SHUTDOWN_PATH, "C:\\", "relative.exe", "",
+        ]),
+        args in "[ -~\\u{e9}\\u{4e2d}\"'(){};&]{0,60}",
+    ) {
+        let mut g = guest();
+        let result = run(&mut g, program, &args);
+        // Only the path decides whether Windows can start a process; the
+        // arguments only ever change its exit code.
+        match program {
+            "relative.exe" | "" => {
+                let refused = matches!(result, Err(GuestError::InvalidPath { .. }));
+                proptest::prop_assert!(refused, "{result:?}");
+            }
+            "C:\\" => {
+                let refused = matches!(result, Err(GuestError::NotExecutable { .. }));
+                proptest::prop_assert!(refused, "{result:?}");
+            }
+            _ => proptest::prop_assert!(result.is_ok(), "{program} {args:?} did not start: {result:?}"),
+        }
+    }
+
+    #[test]
+    fn any_written_path_reads_back_and_any_refused_one_names_itself(path in "(C:|c:|)[\\\\/]?[ -~]{0,30}") {
+        let mut g = guest();
+        match g.write_file(&path, FileBlob::from("x"), true) {
+            Ok(()) => proptest::prop_assert_eq!(g.read_file(&path).map(|b| b.size()), Ok(1)),
+            Err(e) => {
+                let explained = e.file_path().is_some() || matches!(e, GuestError::InvalidArgument(_));
+                proptest::prop_assert!(explained, "{e:?}");
+            }
+        }
+    }
+}

@@ -254,7 +254,7 @@ fn shutdown(guest: &WindowsGuest, args: &[String]) -> ProcessOutcome {
     let mut delay = DEFAULT_SHUTDOWN_DELAY_SECS;
     let mut i = 0;
     while i < args.len() {
-        match args[i].to_ascii_lowercase().replacen('-', "/", 1).as_str() {
+        match cmdline::switch_name(&args[i]).as_str() {
             "/r" | "/g" => reboot = Some(true),
             "/s" | "/p" => reboot = Some(false),
             // No shutdown is ever in progress once we return: nothing to abort.

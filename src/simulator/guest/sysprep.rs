@@ -34,7 +34,7 @@ struct Flags {
 fn parse_flags(args: &[String]) -> Result<Flags, String> {
     let mut flags = Flags::default();
     for arg in args {
-        let lower = arg.to_ascii_lowercase().replacen('-', "/", 1);
+        let lower = super::cmdline::switch_name(arg);
         match lower.as_str() {
             "/generalize" => flags.generalize = true,
             "/oobe" => flags.oobe = true,
