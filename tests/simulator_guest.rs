@@ -400,3 +400,25 @@ async fn stopping_the_vmtools_service_in_the_guest_stops_tools_reporting() {
         StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+#[tokio::test]
+async fn upload_larger_than_announced_is_refused() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("liar").await;
+    let url = h
+        .ticket(
+            &vm,
+            json!({"path": r"C:\liar.txt", "attributes": {"size": 3}}),
+        )
+        .await;
+    let resp = h
+        .http
+        .put(url)
+        .body("more than three bytes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    assert!(h.sim.admin().guest_file(&id, r"C:\liar.txt").is_none());
+}
