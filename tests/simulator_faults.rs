@@ -258,6 +258,8 @@ async fn admin_http_prefix_sets_faults_and_reports_state_without_a_session() {
         .await
         .unwrap();
     assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let listed = h.admin_get("/_sim/faults").await;
+    assert_eq!(listed, json!(["busy route=/api/vcenter/network next=1"]));
     assert_eq!(
         h.get("/api/vcenter/network").await.0,
         StatusCode::INTERNAL_SERVER_ERROR

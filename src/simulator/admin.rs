@@ -209,7 +209,7 @@ async fn get_faults(State(s): State<Shared>) -> Json<Vec<String>> {
             .spec()
             .rules
             .iter()
-            .map(|r| format!("{r:?}"))
+            .map(ToString::to_string)
             .collect(),
     )
 }

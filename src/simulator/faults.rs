@@ -252,6 +252,43 @@ fn parse_rule(tokens: &[(String, Option<String>)]) -> Result<FaultRule, String> 
     Ok(rule)
 }
 
+/// Renders a rule in the compact syntax; parsing the text gives the rule back.
+impl std::fmt::Display for FaultRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: &Duration| format!("{}ms", d.as_millis());
+        match &self.kind {
+            FaultKind::Latency(d) => write!(f, "latency={}", ms(d))?,
+            FaultKind::Unavailable => f.write_str("unavailable")?,
+            FaultKind::Busy => f.write_str("busy")?,
+            FaultKind::Drop => f.write_str("drop")?,
+            FaultKind::SessionExpiry(d) => write!(f, "session-expiry={}", ms(d))?,
+            FaultKind::ToolsNeverStart => f.write_str("tools-never-start")?,
+            FaultKind::Apipa => f.write_str("apipa")?,
+            FaultKind::ProcessHang { program } => write!(f, "process-hang={program}")?,
+            FaultKind::ProcessExit { program, code } => {
+                write!(f, "process-exit={program} code={code}")?
+            }
+            FaultKind::SysprepFail => f.write_str("sysprep-fail")?,
+            FaultKind::TransferBreak { after_bytes } => write!(f, "transfer-break={after_bytes}")?,
+        }
+        for (key, value) in [
+            ("route", &self.route),
+            ("method", &self.method),
+            ("vm", &self.vm),
+        ] {
+            if let Some(v) = value {
+                write!(f, " {key}={v}")?;
+            }
+        }
+        match &self.trigger {
+            Trigger::Always => Ok(()),
+            Trigger::Every(n) => write!(f, " every={n}"),
+            Trigger::Next(n) => write!(f, " next={n}"),
+            Trigger::Rate { rate, seed } => write!(f, " rate={rate} seed={seed}"),
+        }
+    }
+}
+
 /// What a request fault decided for one call.
 #[derive(Debug, Default)]
 pub struct RequestFaults {
@@ -455,6 +492,18 @@ mod tests {
                 program: "setup.exe".into(),
                 code: 7
             }
+        );
+    }
+
+    #[test]
+    fn rules_render_back_to_the_compact_syntax() {
+        let text = "latency=250ms route=/api/session method=POST every=2; process-exit=setup.exe code=7 vm=b1 next=1; busy rate=0.25 seed=9";
+        let spec = FaultSpec::parse(text).unwrap();
+        let rendered: Vec<String> = spec.rules.iter().map(ToString::to_string).collect();
+        assert_eq!(FaultSpec::parse(&rendered.join("; ")).unwrap(), spec);
+        assert_eq!(
+            rendered[0],
+            "latency=250ms route=/api/session method=POST every=2"
         );
     }
 
