@@ -486,3 +486,24 @@ fn a_password_on_a_command_line_is_flagged_and_redacted_from_the_log() {
     assert!(g.password_seen_on_command_line());
     assert!(g.process_log().iter().all(|line| !line.contains("pw-123")));
 }
+
+#[test]
+fn shells_find_system32_programs_on_the_path() {
+    let mut g = guest();
+    assert_eq!(exit_code(&mut g, CMD_PATH, "/c sc query sshd"), 1060);
+    assert_eq!(exit_code(&mut g, CMD_PATH, "/c icacls.exe C:\\Windows"), 0);
+}
+
+#[test]
+fn powershell_native_calls_set_lastexitcode_and_fail_the_command() {
+    let mut g = guest();
+    assert_eq!(ps(&mut g, "sc.exe query sshd").exit_code, 1);
+    assert_eq!(
+        ps(&mut g, "sc.exe query sshd; exit $LASTEXITCODE").exit_code,
+        1060
+    );
+    let quoted =
+        r"& 'C:\Windows\System32\icacls.exe' C:\nothing; if ($LASTEXITCODE -ne 0) { exit 5 }";
+    assert_eq!(ps(&mut g, quoted).exit_code, 5);
+    assert_eq!(ps(&mut g, "no-such-tool.exe").exit_code, 1);
+}

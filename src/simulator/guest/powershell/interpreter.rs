@@ -6,6 +6,7 @@ use super::syntax::{
 };
 use crate::simulator::guest::cmdline;
 use crate::simulator::guest::fs::GuestPath;
+use crate::simulator::guest::programs::{join_args, resolve_program, run_program};
 use crate::simulator::guest::system::ServiceStatus;
 use crate::simulator::guest::{PowerEffect, ProcessOutcome, StartType, WindowsGuest};
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub(super) struct Interpreter<'g> {
     guest: &'g mut WindowsGuest,
     stop_on_error: bool,
     last_ok: bool,
+    last_exit_code: i64,
     effect: Option<PowerEffect>,
 }
 
@@ -35,6 +37,7 @@ impl<'g> Interpreter<'g> {
             guest,
             stop_on_error: false,
             last_ok: true,
+            last_exit_code: 0,
             effect: None,
         }
     }
@@ -75,13 +78,16 @@ impl<'g> Interpreter<'g> {
             return Flow::Continue;
         };
         match verb.as_str() {
-            "exit" => Flow::Exit(
-                words
-                    .get(1)
-                    .and_then(|n| n.parse::<i32>().ok())
-                    .map(i64::from)
-                    .unwrap_or(0),
+            "exit" => Flow::Exit(match words.get(1) {
+                Some(v) if v.eq_ignore_ascii_case("$LASTEXITCODE") => self.last_exit_code,
+                Some(n) => n.parse::<i32>().map(i64::from).unwrap_or(0),
+                None => 0,
+            }),
+            "&" => self.native(
+                words.get(1).map(String::as_str).unwrap_or(""),
+                &words[2.min(words.len())..],
             ),
+            _ if verb.ends_with(".exe") => self.native(&words[0], &words[1..]),
             "throw" => Flow::Throw,
             "param" | "[cmdletbinding()]" => Flow::Continue,
             v if v.starts_with('$') => self.assignment(statement),
@@ -96,6 +102,24 @@ impl<'g> Interpreter<'g> {
                 }
                 self.outcome(ok)
             }
+        }
+    }
+
+    /// An external program (`icacls.exe ...`, `& 'C:\path\tool.exe' ...`):
+    /// sets `$LASTEXITCODE`; a non-zero code makes `$?` false but, as in
+    /// PowerShell, is not an error record even under `Stop`.
+    fn native(&mut self, program: &str, args: &[String]) -> Flow {
+        let outcome = resolve_program(self.guest, program)
+            .and_then(|path| run_program(self.guest, &path, &join_args(args)).ok());
+        match outcome {
+            Some(outcome) => {
+                self.last_exit_code = outcome.exit_code;
+                self.effect = outcome.after_exit.or(self.effect);
+                self.last_ok = outcome.exit_code == 0;
+                Flow::Continue
+            }
+            // "The term 'x' is not recognized": a real error.
+            None => self.outcome(false),
         }
     }
 
@@ -172,9 +196,12 @@ impl<'g> Interpreter<'g> {
             "$false" => return false,
             _ => {}
         }
-        // `(Get-Service sshd).Status -eq 'Running'`
+        // `(Get-Service sshd).Status -eq 'Running'`, `$LASTEXITCODE -ne 0`
         if let Some((lhs, rhs, negate)) = split_comparison(text) {
             let value = cmdline::unquote(rhs);
+            if lhs.trim().eq_ignore_ascii_case("$LASTEXITCODE") {
+                return (value.parse::<i64>().ok() == Some(self.last_exit_code)) != negate;
+            }
             let status = lhs
                 .trim()
                 .strip_prefix('(')
