@@ -26,7 +26,8 @@ Invoke-GildScript $ResultPath 'repair-tools-conf' {
     $path = Join-Path $env:ProgramData 'VMware\VMware Tools\tools.conf'
     $existed = Test-Path -LiteralPath $path
     $old = if ($existed) { [IO.File]::ReadAllText($path) } else { $null }
-    $lines = if ($existed) { @($old -split "`r?`n") } else { @() }
+    # @() keeps a one-line file an array (an if-expression would unroll it to a string).
+    $lines = @(if ($existed) { $old -split "`r?`n" })
     if ($lines.Count -gt 0 -and $lines[-1] -eq '') { $lines = @($lines | Select-Object -SkipLast 1) }
 
     $out = New-Object System.Collections.Generic.List[string]
