@@ -132,6 +132,21 @@ async fn rename_task_succeeds_and_duplicate_name_fails_in_task_info() {
 }
 
 #[tokio::test]
+async fn unknown_vi_method_answers_with_a_vi_fault_body() {
+    let h = Harness::default().await;
+    let vm = h.vm_id("win2022-base");
+    let (status, fault) = h
+        .vi(
+            Method::POST,
+            &format!("VirtualMachine/{vm}/Explode_Task"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(fault["_typeName"], "MethodNotFound");
+}
+
+#[tokio::test]
 async fn destroy_task_removes_a_powered_off_vm() {
     let h = Harness::default().await;
     let vm = h.clone_base("to-destroy").await;
