@@ -505,6 +505,44 @@ fn a_script_uploaded_without_gild_common_fails_without_a_result() {
 }
 
 #[test]
+fn a_script_uploaded_with_crlf_line_ends_and_a_bom_is_still_the_shipped_script() {
+    let mut g = guest();
+    for file in LIBRARY_FILES.iter().chain(["open-firewall.ps1"].iter()) {
+        let text = std::fs::read_to_string(scripts_dir().join(file)).unwrap();
+        let windows = format!(
+            "\u{feff}{}",
+            text.replace("\r\n", "\n").replace('\n', "\r\n")
+        );
+        g.create_dir(r"C:\gild", true).unwrap();
+        g.write_file(&format!(r"C:\gild\{file}"), FileBlob::from(windows), true)
+            .unwrap();
+    }
+    assert_eq!(
+        start_script(&mut g, "open-firewall.ps1", r"-ResultPath C:\gild\f.json").exit_code,
+        0
+    );
+    assert!(g.firewall_allows_inbound(Protocol::Tcp, 10250));
+}
+
+#[test]
+fn an_edited_copy_of_a_script_is_not_given_the_shipped_scripts_effects() {
+    let mut g = guest();
+    for library in LIBRARY_FILES {
+        upload(&mut g, library);
+    }
+    let shipped = std::fs::read_to_string(scripts_dir().join("open-firewall.ps1")).unwrap();
+    let edited = shipped.replace("10250", "10255");
+    g.write_file(r"C:\gild\open-firewall.ps1", FileBlob::from(edited), true)
+        .unwrap();
+    let outcome = start_script(&mut g, "open-firewall.ps1", r"-ResultPath C:\gild\f.json");
+    assert_eq!(
+        outcome.exit_code, 1,
+        "the interpreter does not know Invoke-GildScript"
+    );
+    assert!(!g.firewall_allows_inbound(Protocol::Tcp, 10250));
+}
+
+#[test]
 fn readme_documents_the_shared_library() {
     let readme =
         std::fs::read_to_string(scripts_dir().join("README.md")).expect("scripts/README.md");

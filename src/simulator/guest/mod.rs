@@ -10,8 +10,9 @@
 //! Guest processes are interpreted, not executed: `programs` recognises the
 //! Windows programs a golden-image build relies on (cmd, PowerShell, icacls,
 //! sc, shutdown, sysprep) and `scripts` the PowerShell scripts shipped in
-//! `scripts/`, whose documented effects (scripts/README.md) it applies. Any
-//! other path fails the way Windows would. A test keeps the model's script
+//! `scripts/` (matched by name and content, so a stale upload is not given
+//! the current script's effects), whose documented effects
+//! (scripts/README.md) it applies. Any other path fails the way Windows would. A test keeps the model's script
 //! catalogue and the real scripts' `param()` blocks in step.
 //!
 //! Life-cycle hooks: SIM-CORE calls [`WindowsGuest::boot`] when the VM powers

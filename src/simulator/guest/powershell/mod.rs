@@ -125,7 +125,7 @@ fn run_file(guest: &mut WindowsGuest, path: &str, args: &[String]) -> ProcessOut
         _ => return ProcessOutcome::exited(EXIT_BAD_FILE),
     };
     let name = script.file_name().unwrap_or_default();
-    if let Some(def) = scripts::find(name) {
+    if let Some(def) = scripts::find(name, &content) {
         return scripts::run(guest, def, &script, args);
     }
     let text = String::from_utf8_lossy(&content).into_owned();

@@ -61,6 +61,8 @@ type Body = fn(&mut WindowsGuest, &BoundArgs) -> Result<Report, String>;
 pub struct ScriptDef {
     pub file: &'static str,
     pub params: &'static [ScriptParam],
+    /// The shipped script; the model only stands in for this exact text.
+    source: &'static str,
     body: Body,
 }
 
@@ -74,8 +76,21 @@ impl std::fmt::Debug for ScriptDef {
 }
 
 /// Files in `scripts/` that are dot-sourced by the scripts, not run: every
-/// script fails (exit 1, no result file) unless they sit in its folder.
+/// script fails (exit 1, no result file) unless they sit, unchanged, in its
+/// folder.
 pub const LIBRARY_FILES: &[&str] = &["gild-common.ps1"];
+/// The shipped text of each of [`LIBRARY_FILES`], in the same order.
+const LIBRARY_SOURCES: &[&str] = &[include_str!("../../../../scripts/gild-common.ps1")];
+const _: () = assert!(LIBRARY_FILES.len() == LIBRARY_SOURCES.len());
+
+/// Whether uploaded bytes are the shipped text, allowing for the line-end
+/// and byte-order-mark changes an upload path may introduce.
+fn same_source(uploaded: &[u8], shipped: &str) -> bool {
+    let uploaded =
+        String::from_utf8_lossy(uploaded.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(uploaded))
+            .replace("\r\n", "\n");
+    uploaded.trim_end() == shipped.replace("\r\n", "\n").trim_end()
+}
 
 const fn param(name: &'static str, kind: ParamKind, mandatory: bool) -> ScriptParam {
     ScriptParam {
@@ -90,21 +105,25 @@ const RESULT_PATH: ScriptParam = param("ResultPath", ParamKind::String, true);
 pub static SCRIPTS: &[ScriptDef] = &[
     ScriptDef {
         file: "install-openssh.ps1",
+        source: include_str!("../../../../scripts/install-openssh.ps1"),
         params: &[RESULT_PATH],
         body: effects::install_openssh,
     },
     ScriptDef {
         file: "set-authorized-key.ps1",
+        source: include_str!("../../../../scripts/set-authorized-key.ps1"),
         params: &[param("PublicKeyPath", ParamKind::String, true), RESULT_PATH],
         body: effects::set_authorized_key,
     },
     ScriptDef {
         file: "repair-tools-conf.ps1",
+        source: include_str!("../../../../scripts/repair-tools-conf.ps1"),
         params: &[RESULT_PATH],
         body: effects::repair_tools_conf,
     },
     ScriptDef {
         file: "install-container-runtime.ps1",
+        source: include_str!("../../../../scripts/install-container-runtime.ps1"),
         params: &[
             param(
                 "Runtime",
@@ -117,26 +136,31 @@ pub static SCRIPTS: &[ScriptDef] = &[
     },
     ScriptDef {
         file: "open-firewall.ps1",
+        source: include_str!("../../../../scripts/open-firewall.ps1"),
         params: &[param("IncludeVxlan", ParamKind::Switch, false), RESULT_PATH],
         body: effects::open_firewall,
     },
     ScriptDef {
         file: "windows-update.ps1",
+        source: include_str!("../../../../scripts/windows-update.ps1"),
         params: &[param("KbIds", ParamKind::String, false), RESULT_PATH],
         body: effects::windows_update,
     },
     ScriptDef {
         file: "collect-facts.ps1",
+        source: include_str!("../../../../scripts/collect-facts.ps1"),
         params: &[RESULT_PATH],
         body: effects::collect_facts,
     },
 ];
 
-/// The catalogue entry for a script file name (case-insensitive).
-pub fn find(file_name: &str) -> Option<&'static ScriptDef> {
+/// The catalogue entry for a script file name (case-insensitive) whose
+/// uploaded content is the shipped script. An edited or stale copy is not
+/// the script the model knows, so the caller interprets it instead.
+pub fn find(file_name: &str, content: &[u8]) -> Option<&'static ScriptDef> {
     SCRIPTS
         .iter()
-        .find(|def| def.file.eq_ignore_ascii_case(file_name))
+        .find(|def| def.file.eq_ignore_ascii_case(file_name) && same_source(content, def.source))
 }
 
 impl ScriptDef {
@@ -263,7 +287,13 @@ pub fn run(
     let libraries_present = script.parent().is_some_and(|dir| {
         LIBRARY_FILES
             .iter()
-            .all(|lib| guest.fs.exists(&dir.join(lib)))
+            .zip(LIBRARY_SOURCES)
+            .all(|(lib, source)| {
+                guest
+                    .fs
+                    .read_bytes(&dir.join(lib))
+                    .is_ok_and(|content| same_source(&content, source))
+            })
     });
     if !libraries_present {
         return exited(1);
