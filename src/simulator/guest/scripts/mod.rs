@@ -102,56 +102,58 @@ const fn param(name: &'static str, kind: ParamKind, mandatory: bool) -> ScriptPa
 
 const RESULT_PATH: ScriptParam = param("ResultPath", ParamKind::String, true);
 
+/// One catalogue entry; the file name is written once, so the name the
+/// model matches and the text it embeds cannot point at different files.
+macro_rules! script {
+    ($file:literal, [$($param:expr),* $(,)?], $body:path) => {
+        ScriptDef {
+            file: $file,
+            source: include_str!(concat!("../../../../scripts/", $file)),
+            params: &[$($param),*],
+            body: $body,
+        }
+    };
+}
+
 pub static SCRIPTS: &[ScriptDef] = &[
-    ScriptDef {
-        file: "install-openssh.ps1",
-        source: include_str!("../../../../scripts/install-openssh.ps1"),
-        params: &[RESULT_PATH],
-        body: effects::install_openssh,
-    },
-    ScriptDef {
-        file: "set-authorized-key.ps1",
-        source: include_str!("../../../../scripts/set-authorized-key.ps1"),
-        params: &[param("PublicKeyPath", ParamKind::String, true), RESULT_PATH],
-        body: effects::set_authorized_key,
-    },
-    ScriptDef {
-        file: "repair-tools-conf.ps1",
-        source: include_str!("../../../../scripts/repair-tools-conf.ps1"),
-        params: &[RESULT_PATH],
-        body: effects::repair_tools_conf,
-    },
-    ScriptDef {
-        file: "install-container-runtime.ps1",
-        source: include_str!("../../../../scripts/install-container-runtime.ps1"),
-        params: &[
+    script!(
+        "install-openssh.ps1",
+        [RESULT_PATH],
+        effects::install_openssh
+    ),
+    script!(
+        "set-authorized-key.ps1",
+        [param("PublicKeyPath", ParamKind::String, true), RESULT_PATH],
+        effects::set_authorized_key
+    ),
+    script!(
+        "repair-tools-conf.ps1",
+        [RESULT_PATH],
+        effects::repair_tools_conf
+    ),
+    script!(
+        "install-container-runtime.ps1",
+        [
             param(
                 "Runtime",
                 ParamKind::OneOf(&["docker", "containerd", "none"]),
-                true,
+                true
             ),
-            RESULT_PATH,
+            RESULT_PATH
         ],
-        body: effects::install_container_runtime,
-    },
-    ScriptDef {
-        file: "open-firewall.ps1",
-        source: include_str!("../../../../scripts/open-firewall.ps1"),
-        params: &[param("IncludeVxlan", ParamKind::Switch, false), RESULT_PATH],
-        body: effects::open_firewall,
-    },
-    ScriptDef {
-        file: "windows-update.ps1",
-        source: include_str!("../../../../scripts/windows-update.ps1"),
-        params: &[param("KbIds", ParamKind::String, false), RESULT_PATH],
-        body: effects::windows_update,
-    },
-    ScriptDef {
-        file: "collect-facts.ps1",
-        source: include_str!("../../../../scripts/collect-facts.ps1"),
-        params: &[RESULT_PATH],
-        body: effects::collect_facts,
-    },
+        effects::install_container_runtime
+    ),
+    script!(
+        "open-firewall.ps1",
+        [param("IncludeVxlan", ParamKind::Switch, false), RESULT_PATH],
+        effects::open_firewall
+    ),
+    script!(
+        "windows-update.ps1",
+        [param("KbIds", ParamKind::String, false), RESULT_PATH],
+        effects::windows_update
+    ),
+    script!("collect-facts.ps1", [RESULT_PATH], effects::collect_facts),
 ];
 
 /// The catalogue entry for a script file name (case-insensitive) whose
