@@ -413,6 +413,12 @@ impl WindowsGuest {
         &self.sysprep
     }
 
+    /// The state collect-facts.ps1 reports, as JSON of the same shape
+    /// (for admin read-outs and assertions without running a process).
+    pub fn facts(&self) -> serde_json::Value {
+        scripts::facts(self)
+    }
+
     /// Tools report RUNNING only while the VMTools service runs (SIM-CORE
     /// adds power state and the start-up delay on top).
     pub fn vmtools_running(&self) -> bool {

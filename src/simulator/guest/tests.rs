@@ -507,3 +507,29 @@ fn powershell_native_calls_set_lastexitcode_and_fail_the_command() {
     assert_eq!(ps(&mut g, quoted).exit_code, 5);
     assert_eq!(ps(&mut g, "no-such-tool.exe").exit_code, 1);
 }
+
+#[test]
+fn facts_reflect_the_current_model_state() {
+    let mut g = guest();
+    assert_eq!(
+        g.facts()["tools_conf"]["exclude_nics"],
+        "vEthernet*,veth*,docker*,cali*,flannel*"
+    );
+    g.set_service_status("VMTools", ServiceStatus::Stopped)
+        .unwrap();
+    let facts = g.facts();
+    let vmtools = facts["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "VMTools")
+        .cloned();
+    assert_eq!(
+        vmtools.map(|s| s["status"].clone()),
+        Some(serde_json::json!("Stopped"))
+    );
+    assert_eq!(
+        facts["os"]["caption"],
+        "Microsoft Windows Server 2022 Datacenter"
+    );
+}

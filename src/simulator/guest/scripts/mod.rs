@@ -14,6 +14,8 @@
 
 mod effects;
 
+pub(crate) use effects::facts;
+
 use super::fs::GuestPath;
 use super::{ProcessOutcome, WindowsGuest};
 use std::collections::BTreeMap;
