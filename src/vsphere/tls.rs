@@ -118,15 +118,18 @@ pub fn rustls_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, VsphereE
 pub(crate) fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        let rustls_err = e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(c)) = rustls_err {
+        if let Some(rustls::Error::InvalidCertificate(c)) = e.downcast_ref::<rustls::Error>() {
             return Some(describe_certificate_error(c));
         }
-        cur = e.source();
+        // io::Errors nest (hyper-util wraps tokio-rustls' io::Error in
+        // another), and their payload is reachable only through get_ref.
+        cur = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
     None
 }
