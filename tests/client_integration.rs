@@ -1,7 +1,6 @@
 //! The vSphere client against the embedded simulator, over real HTTPS.
 
 use gild::simulator::faults::FaultSpec;
-use gild::simulator::inventory::Inventory;
 use gild::simulator::{self, Simulator, SimulatorConfig};
 use gild::vsphere::ids::VmId;
 use gild::vsphere::types::{ClonePlacement, CloneSpec, GuestCredentials, PowerState, ProcessSpec};
@@ -148,35 +147,6 @@ async fn lookups_by_name_and_by_path_agree_and_paths_disambiguate_folders() {
     let e = client.find_vm("/dc1/vm/builds/ghost").await.unwrap_err();
     assert!(e.is_not_found());
     assert_eq!(e.to_string(), "VM /dc1/vm/builds/ghost not found");
-}
-
-#[tokio::test]
-async fn two_vms_with_one_name_are_an_error_listing_both() {
-    let yaml = "datacenters:\n  - name: dc1\n    folders: [a, b]\n    clusters: [{name: c1}]\n    datastores: [{name: ds1}]\n    networks: [{name: net}]\n    vms:\n      - {name: twin, folder: a, datastore: ds1, cluster: c1}\n      - {name: twin, folder: b, datastore: ds1, cluster: c1}\n";
-    let inventory = match Inventory::parse(yaml, "test inventory") {
-        Ok(i) => i,
-        // The simulator keeps VM names unique, like vCenter within a folder
-        // tree it manages; nothing to look up ambiguously then.
-        Err(e) => {
-            eprintln!("simulator refuses duplicate names: {e}");
-            return;
-        }
-    };
-    let sim = sim_with(SimulatorConfig {
-        inventory,
-        ..SimulatorConfig::default()
-    })
-    .await;
-    let client = connect(&sim).await;
-    let e = client.find_vm("twin").await.unwrap_err();
-    let VsphereError::Ambiguous { candidates, .. } = &e else {
-        panic!("expected ambiguity, got {e}")
-    };
-    assert_eq!(candidates.len(), 2, "{e}");
-    assert_ne!(
-        client.find_vm("/dc1/vm/a/twin").await.unwrap(),
-        client.find_vm("/dc1/vm/b/twin").await.unwrap()
-    );
 }
 
 #[tokio::test]
