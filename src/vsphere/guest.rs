@@ -12,7 +12,7 @@ use super::error::VsphereError;
 use super::ids::{GuestPid, VmId};
 use super::ops::{self, Operation};
 use super::session::Client;
-use super::transport::Call;
+use super::transport::{Call, Reply};
 use super::types::{GuestCredentials, ProcessInfo, ProcessSpec, ProcessSummary};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -36,6 +36,19 @@ fn with_credentials(creds: &GuestCredentials, extra: Value) -> Value {
 
 impl Client {
     /// A guest operation: `{"credentials": ..., ...extra}` as the body.
+    async fn guest_reply(
+        &self,
+        op: &'static Operation,
+        params: &[(&str, &str)],
+        creds: &GuestCredentials,
+        extra: Value,
+        what: &str,
+    ) -> Result<Reply, VsphereError> {
+        let call = Call::new(op, params, what).body(with_credentials(creds, extra));
+        self.t().execute(&call).await
+    }
+
+    /// A guest operation answering JSON.
     pub(crate) async fn guest_call<T: serde::de::DeserializeOwned>(
         &self,
         op: &'static Operation,
@@ -44,8 +57,9 @@ impl Client {
         extra: Value,
         what: String,
     ) -> Result<T, VsphereError> {
-        self.json(Call::new(op, params, what).body(with_credentials(creds, extra)))
-            .await
+        self.guest_reply(op, params, creds, extra, &what)
+            .await?
+            .json(&what)
     }
 
     /// A guest operation whose success has no body (204).
@@ -57,8 +71,23 @@ impl Client {
         extra: Value,
         what: String,
     ) -> Result<(), VsphereError> {
-        self.unit(Call::new(op, params, what).body(with_credentials(creds, extra)))
+        self.guest_reply(op, params, creds, extra, &what)
             .await
+            .map(|_| ())
+    }
+
+    /// A call on one guest process (`.../processes/{pid}?action=...`).
+    async fn on_process(
+        &self,
+        op: &'static Operation,
+        vm: &VmId,
+        creds: &GuestCredentials,
+        pid: GuestPid,
+        what: &str,
+    ) -> Result<Reply, VsphereError> {
+        let pid_s = pid.to_string();
+        let params = [("vm", vm.as_str()), ("pid", pid_s.as_str())];
+        self.guest_reply(op, &params, creds, json!({}), what).await
     }
 
     pub async fn list_processes(
@@ -83,16 +112,10 @@ impl Client {
         creds: &GuestCredentials,
         pid: GuestPid,
     ) -> Result<ProcessInfo, VsphereError> {
-        let pid_s = pid.to_string();
         let what = format!("get guest process {pid} in {vm}");
-        self.guest_call(
-            &ops::PROCESS_GET,
-            &[("vm", vm.as_str()), ("pid", &pid_s)],
-            creds,
-            json!({}),
-            what,
-        )
-        .await
+        self.on_process(&ops::PROCESS_GET, vm, creds, pid, &what)
+            .await?
+            .json(&what)
     }
 
     /// Ends a guest process (`?action=delete`).
@@ -102,16 +125,10 @@ impl Client {
         creds: &GuestCredentials,
         pid: GuestPid,
     ) -> Result<(), VsphereError> {
-        let pid_s = pid.to_string();
         let what = format!("end guest process {pid} in {vm}");
-        self.guest_unit(
-            &ops::PROCESS_DELETE,
-            &[("vm", vm.as_str()), ("pid", &pid_s)],
-            creds,
-            json!({}),
-            what,
-        )
-        .await
+        self.on_process(&ops::PROCESS_DELETE, vm, creds, pid, &what)
+            .await
+            .map(|_| ())
     }
 
     /// Starts a program in the guest and returns its pid.
