@@ -475,3 +475,29 @@ async fn vi_json_marks_a_template_and_renames_through_a_task() {
     );
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn many_calls_share_one_kept_alive_connection() {
+    let sim = sim().await;
+    let client = connect(&sim).await;
+    let vm = client.find_vm("win2022-base").await.unwrap();
+    let other_handle = client.clone();
+    for _ in 0..20 {
+        other_handle.power(&vm).await.unwrap();
+    }
+    assert_eq!(sim.admin().connection_count(), 1);
+}
+
+#[tokio::test]
+async fn dropping_an_unclosed_client_still_logs_out() {
+    let sim = sim().await;
+    let client = connect(&sim).await;
+    client.session_info().await.unwrap();
+    drop(client);
+    // The guard's logout runs on a spawned task: wait for it, bounded.
+    let deadline = std::time::Instant::now() + LONG;
+    while count(&sim, "DELETE", "/api/session") == 0 {
+        assert!(std::time::Instant::now() < deadline, "no logout after drop");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
