@@ -501,3 +501,69 @@ async fn dropping_an_unclosed_client_still_logs_out() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn busy_power_on_is_checked_then_retried() {
+    let sim = sim().await;
+    let client = connect(&sim).await;
+    let base = client.find_vm("win2022-base").await.unwrap();
+    let spec = CloneSpec {
+        source: base,
+        name: "win-busy".into(),
+        placement: None,
+        power_on: None,
+    };
+    let vm = client.clone_vm(&spec).await.unwrap();
+    sim.admin().set_faults(
+        FaultSpec::parse("busy route=/api/vcenter/vm/{vm}/power?action=start next=1").unwrap(),
+    );
+    client.power_on(&vm).await.unwrap();
+    assert_eq!(
+        client.power(&vm).await.unwrap().state,
+        PowerState::PoweredOn
+    );
+    assert_eq!(
+        count(&sim, "POST", "/api/vcenter/vm/{vm}/power?action=start"),
+        2
+    );
+}
+
+#[tokio::test]
+async fn tools_policy_hardware_and_guest_shutdown_work_on_a_clone() {
+    use gild::vsphere::types::{GuestPowerState, ToolsUpdateSpec, ToolsUpgradePolicy};
+    let sim = sim().await;
+    let client = connect(&sim).await;
+    let vm = running_clone(&client, "win-tools").await;
+    assert!(client.hardware(&vm).await.unwrap().version.0 >= 15);
+    let manual = ToolsUpdateSpec {
+        upgrade_policy: Some(ToolsUpgradePolicy::Manual),
+    };
+    client.update_tools(&vm, &manual).await.unwrap();
+    assert_eq!(
+        client.tools(&vm).await.unwrap().upgrade_policy,
+        ToolsUpgradePolicy::Manual
+    );
+    assert_eq!(
+        client.guest_power(&vm).await.unwrap().state,
+        GuestPowerState::Running
+    );
+    client.guest_shutdown(&vm).await.unwrap();
+    let deadline = std::time::Instant::now() + LONG;
+    while client.power(&vm).await.unwrap().state != PowerState::PoweredOff {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the VM never powered off after a guest shutdown"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn apipa_address_is_reported_as_such() {
+    let sim = sim().await;
+    sim.admin().set_faults(FaultSpec::parse("apipa").unwrap());
+    let client = connect(&sim).await;
+    let vm = running_clone(&client, "win-apipa").await;
+    let ip = client.wait_for_ip(&vm, LONG).await.unwrap();
+    assert!(gild::vsphere::is_apipa(&ip), "{ip}");
+}
