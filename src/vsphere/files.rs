@@ -283,14 +283,15 @@ impl Client {
     ) -> Result<(), VsphereError> {
         let what = format!("create directory {path} in {vm}");
         let extra = json!({ "path": path, "create_parents": create_parents });
-        self.guest_unit(
+        self.guest_reply(
             &ops::DIRECTORY_CREATE,
             &[("vm", vm.as_str())],
             creds,
             extra,
-            what,
+            &what,
         )
         .await
+        .map(drop)
     }
 
     pub async fn delete_directory(
@@ -302,14 +303,15 @@ impl Client {
     ) -> Result<(), VsphereError> {
         let what = format!("delete directory {path} in {vm}");
         let extra = json!({ "path": path, "recursive": recursive });
-        self.guest_unit(
+        self.guest_reply(
             &ops::DIRECTORY_DELETE,
             &[("vm", vm.as_str())],
             creds,
             extra,
-            what,
+            &what,
         )
         .await
+        .map(drop)
     }
 
     pub async fn file_info(
@@ -336,14 +338,15 @@ impl Client {
         path: &str,
     ) -> Result<(), VsphereError> {
         let what = format!("delete file {path} in {vm}");
-        self.guest_unit(
+        self.guest_reply(
             &ops::FILE_DELETE,
             &[("vm", vm.as_str()), ("path", path)],
             creds,
             json!({}),
-            what,
+            &what,
         )
         .await
+        .map(drop)
     }
 
     /// The first page of a directory listing (vCenter's default page size).

@@ -36,7 +36,7 @@ fn with_credentials(creds: &GuestCredentials, extra: Value) -> Value {
 
 impl Client {
     /// A guest operation: `{"credentials": ..., ...extra}` as the body.
-    async fn guest_reply(
+    pub(crate) async fn guest_reply(
         &self,
         op: &'static Operation,
         params: &[(&str, &str)],
@@ -60,20 +60,6 @@ impl Client {
         self.guest_reply(op, params, creds, extra, &what)
             .await?
             .json(&what)
-    }
-
-    /// A guest operation whose success has no body (204).
-    pub(crate) async fn guest_unit(
-        &self,
-        op: &'static Operation,
-        params: &[(&str, &str)],
-        creds: &GuestCredentials,
-        extra: Value,
-        what: String,
-    ) -> Result<(), VsphereError> {
-        self.guest_reply(op, params, creds, extra, &what)
-            .await
-            .map(|_| ())
     }
 
     /// A call on one guest process (`.../processes/{pid}?action=...`).
