@@ -33,16 +33,21 @@ impl Secret {
     pub fn from_env(name: &str) -> Result<Self, SecretSourceError> {
         match std::env::var(name) {
             Ok(v) if !v.is_empty() => Ok(Secret(v)),
-            Ok(_) => Err(SecretSourceError::Empty(format!("environment variable {name}"))),
-            Err(_) => Err(SecretSourceError::Missing(format!("environment variable {name}"))),
+            Ok(_) => Err(SecretSourceError::Empty(format!(
+                "environment variable {name}"
+            ))),
+            Err(_) => Err(SecretSourceError::Missing(format!(
+                "environment variable {name}"
+            ))),
         }
     }
 
     /// Reads a secret from a file; one trailing newline is dropped because
     /// `echo pw > file` is how most people write these files.
     pub fn from_file(path: &std::path::Path) -> Result<Self, SecretSourceError> {
-        let mut v = std::fs::read_to_string(path)
-            .map_err(|e| SecretSourceError::Unreadable(path.display().to_string(), e.to_string()))?;
+        let mut v = std::fs::read_to_string(path).map_err(|e| {
+            SecretSourceError::Unreadable(path.display().to_string(), e.to_string())
+        })?;
         if v.ends_with('\n') {
             v.pop();
             if v.ends_with('\r') {
@@ -114,6 +119,9 @@ mod tests {
         std::fs::write(&p, "pa ss\n").unwrap();
         assert_eq!(Secret::from_file(&p).unwrap().expose(), "pa ss");
         std::fs::write(&p, "\n").unwrap();
-        assert!(matches!(Secret::from_file(&p), Err(SecretSourceError::Empty(_))));
+        assert!(matches!(
+            Secret::from_file(&p),
+            Err(SecretSourceError::Empty(_))
+        ));
     }
 }

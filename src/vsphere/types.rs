@@ -400,7 +400,11 @@ pub struct ToolsVersion {
 impl ToolsVersion {
     pub fn from_number(n: i64) -> Self {
         let n = n.max(0) as u32;
-        ToolsVersion { major: n / 1024, minor: (n % 1024) / 32, revision: n % 32 }
+        ToolsVersion {
+            major: n / 1024,
+            minor: (n % 1024) / 32,
+            revision: n % 32,
+        }
     }
 
     pub fn to_number(self) -> i64 {
@@ -416,7 +420,11 @@ impl ToolsVersion {
         if it.next().is_some() || minor > 31 || revision > 31 {
             return None;
         }
-        Some(ToolsVersion { major, minor, revision })
+        Some(ToolsVersion {
+            major,
+            minor,
+            revision,
+        })
     }
 }
 
@@ -670,6 +678,9 @@ mod tests {
     fn hardware_version_orders_numerically_and_keeps_wire_form() {
         let v: HardwareVersion = serde_json::from_str("\"VMX_15\"").unwrap();
         assert!(v >= HardwareVersion(15) && v < HardwareVersion(19));
-        assert_eq!(serde_json::to_string(&HardwareVersion(9)).unwrap(), "\"VMX_09\"");
+        assert_eq!(
+            serde_json::to_string(&HardwareVersion(9)).unwrap(),
+            "\"VMX_09\""
+        );
     }
 }

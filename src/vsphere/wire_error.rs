@@ -44,19 +44,35 @@ impl ErrorType {
             Unauthorized => 403,
             NotFound | OperationNotFound => 404,
             ConcurrentChange => 409,
-            Error | InternalServerError | ResourceBusy | ResourceInaccessible | TimedOut
+            Error
+            | InternalServerError
+            | ResourceBusy
+            | ResourceInaccessible
+            | TimedOut
             | UnableToAllocateResource => 500,
             ServiceUnavailable => 503,
-            AlreadyExists | AlreadyInDesiredState | Canceled | FeatureInUse | InvalidArgument
-            | InvalidElementConfiguration | InvalidElementType | InvalidRequest
-            | NotAllowedInCurrentState | ResourceInUse | Unsupported | UnverifiedPeer
+            AlreadyExists
+            | AlreadyInDesiredState
+            | Canceled
+            | FeatureInUse
+            | InvalidArgument
+            | InvalidElementConfiguration
+            | InvalidElementType
+            | InvalidRequest
+            | NotAllowedInCurrentState
+            | ResourceInUse
+            | Unsupported
+            | UnverifiedPeer
             | UnexpectedInput => 400,
         }
     }
 
     /// The name as it appears on the wire (`NOT_FOUND`).
     pub fn as_wire(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 }
 
@@ -82,14 +98,21 @@ impl VapiErrorBody {
     pub fn new(error_type: ErrorType, id: &str, message: impl Into<String>) -> Self {
         VapiErrorBody {
             error_type,
-            messages: vec![WireMessage { id: id.to_string(), default_message: message.into(), args: vec![] }],
+            messages: vec![WireMessage {
+                id: id.to_string(),
+                default_message: message.into(),
+                args: vec![],
+            }],
             data: None,
         }
     }
 
     /// The first message, which vCenter writes from the caller's point of view.
     pub fn message(&self) -> &str {
-        self.messages.first().map(|m| m.default_message.as_str()).unwrap_or("")
+        self.messages
+            .first()
+            .map(|m| m.default_message.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -108,7 +131,11 @@ pub struct FaultMessage {
 pub struct ViFaultBody {
     #[serde(rename = "_typeName")]
     pub type_name: String,
-    #[serde(rename = "faultCause", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "faultCause",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fault_cause: Option<serde_json::Value>,
     #[serde(rename = "faultMessage", default)]
     pub fault_message: Vec<FaultMessage>,
@@ -119,12 +146,20 @@ impl ViFaultBody {
         ViFaultBody {
             type_name: type_name.to_string(),
             fault_cause: None,
-            fault_message: vec![FaultMessage { key: String::new(), arg: vec![], message: message.into() }],
+            fault_message: vec![FaultMessage {
+                key: String::new(),
+                arg: vec![],
+                message: message.into(),
+            }],
         }
     }
 
     pub fn message(&self) -> String {
-        self.fault_message.iter().map(|m| m.message.as_str()).collect::<Vec<_>>().join("; ")
+        self.fault_message
+            .iter()
+            .map(|m| m.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
