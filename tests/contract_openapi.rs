@@ -271,3 +271,30 @@ fn documented_exceptions_cover_only_their_routes() {
     assert!(exception_for("POST", "/api/vcenter/system?action=other").is_none());
     assert!(exception_for("GET", "/api/vcenter/vm").is_none());
 }
+
+#[test]
+fn undeclared_401_403_503_are_accepted_as_vapi_errors_of_the_right_type() {
+    let s = spec();
+    // Process get declares no 403; CONTRACT.md says every operation may answer it.
+    let op = s
+        .find_operation("POST", "/api/vcenter/vm/vm-1/guest/processes/7?action=get")
+        .expect("op");
+    assert!(!op.responses.contains_key(&403));
+    let body = |t: &str| json!({"error_type": t, "messages": [{"id": "x", "default_message": "m", "args": []}]});
+    s.validate_response(op, 403, &body("UNAUTHORIZED"))
+        .expect("403 UNAUTHORIZED");
+    assert!(
+        s.validate_response(op, 403, &body("NOT_FOUND")).is_err(),
+        "error_type must match the status"
+    );
+    assert!(
+        s.validate_response(op, 403, &json!({"error": "denied"}))
+            .is_err(),
+        "must be a vAPI error body"
+    );
+    let session = s
+        .find_operation("DELETE", "/api/session")
+        .expect("session delete");
+    s.validate_response(session, 403, &body("UNAUTHORIZED"))
+        .expect("also in session.json, which lacks VapiStdErrorsError");
+}

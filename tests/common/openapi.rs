@@ -294,19 +294,25 @@ impl Spec {
             Err(format!("{} (body: {instance})", errors.join("; ")))
         }
     }
-
-    /// The named definition of a spec file, converted (for negative tests).
-    pub fn definition_schema(&self, name: &str) -> Value {
-        serde_json::json!({ "$ref": format!("#/definitions/{name}") })
-    }
 }
 
 /// CONTRACT.md: "every operation can also return 401, 403 and 503" even
 /// where an operation's entry omits them.
 const ALWAYS_POSSIBLE_STATUSES: [u16; 3] = [401, 403, 503];
 
-static GENERIC_ERROR_SCHEMA: std::sync::LazyLock<Value> =
-    std::sync::LazyLock::new(|| serde_json::json!({ "$ref": "#/definitions/VapiStdErrorsError" }));
+/// The vAPI standard error shape, written with the two definitions every
+/// spec file has (session.json has no `VapiStdErrorsError`).
+static GENERIC_ERROR_SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    serde_json::json!({
+        "type": "object",
+        "required": ["error_type", "messages"],
+        "properties": {
+            "error_type": { "$ref": "#/definitions/VapiStdErrorsErrorType" },
+            "messages": { "type": "array", "items": { "$ref": "#/definitions/VapiStdLocalizableMessage" } },
+            "data": {}
+        }
+    })
+});
 
 /// The status ↔ error_type table of CONTRACT.md ("the same in every /api
 /// operation of [S]"), hard-coded here so the simulator is held to the
@@ -585,4 +591,19 @@ fn convert(v: &Value) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(convert).collect()),
         other => other.clone(),
     }
+}
+
+/// Whether `method target` (concrete) is an instance of the template
+/// `template_method template` — the same segment and `?action=` rules as
+/// operation look-up. Used to map recorded requests back to gild's own
+/// operation table.
+pub fn template_matches(template_method: &str, template: &str, method: &str, target: &str) -> bool {
+    if !template_method.eq_ignore_ascii_case(method) {
+        return false;
+    }
+    let (t_path, t_query) = split_target(template);
+    let (path, query) = split_target(target);
+    let t_segments: Vec<String> = t_path.split('/').map(str::to_owned).collect();
+    let segments: Vec<&str> = path.split('/').collect();
+    segments_match(&t_segments, &segments) && t_query.iter().all(|kv| query.contains(kv))
 }
