@@ -1,0 +1,291 @@
+//! The PowerShell scripts shipped in `scripts/`, as the model runs them.
+//!
+//! [`SCRIPTS`] is the catalogue: each script's file name, its `param()`
+//! block and the function applying its documented effects. Arguments are
+//! bound the way PowerShell binds `-File` arguments (named with an
+//! unambiguous prefix, `-Name:value`, switches, then positional in declared
+//! order; mandatory, ValidateSet and unknown names are binding errors that
+//! exit 1 before the script body runs). The body's outcome is written as the
+//! JSON result file every script writes to `-ResultPath`:
+//! `{"script", "success", "changed", "error", "details"}`.
+//!
+//! `tests/guest_model.rs` compares this catalogue with the real scripts'
+//! `param()` blocks and with scripts/README.md, so they cannot drift apart.
+
+mod effects;
+
+use super::fs::GuestPath;
+use super::{ProcessOutcome, WindowsGuest};
+use std::collections::BTreeMap;
+
+pub const CONTAINERS_FEATURE: &str = "Containers";
+pub const OPENSSH_SERVER_CAPABILITY: &str = "OpenSSH.Server~~~~0.0.1.0";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    String,
+    Switch,
+    /// A string restricted by `[ValidateSet(...)]`.
+    OneOf(&'static [&'static str]),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScriptParam {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub mandatory: bool,
+}
+
+/// What a script body reports when it succeeds.
+pub(crate) struct Report {
+    pub changed: bool,
+    pub details: serde_json::Value,
+}
+
+/// Bound arguments: lowercase parameter name to value (`"True"` for switches).
+pub(crate) struct BoundArgs(BTreeMap<String, String>);
+
+impl BoundArgs {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    pub fn switch(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+}
+
+type Body = fn(&mut WindowsGuest, &BoundArgs) -> Result<Report, String>;
+
+pub struct ScriptDef {
+    pub file: &'static str,
+    pub params: &'static [ScriptParam],
+    body: Body,
+}
+
+impl std::fmt::Debug for ScriptDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptDef")
+            .field("file", &self.file)
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+const fn param(name: &'static str, kind: ParamKind, mandatory: bool) -> ScriptParam {
+    ScriptParam {
+        name,
+        kind,
+        mandatory,
+    }
+}
+
+const RESULT_PATH: ScriptParam = param("ResultPath", ParamKind::String, true);
+
+pub static SCRIPTS: &[ScriptDef] = &[
+    ScriptDef {
+        file: "install-openssh.ps1",
+        params: &[RESULT_PATH],
+        body: effects::install_openssh,
+    },
+    ScriptDef {
+        file: "set-authorized-key.ps1",
+        params: &[param("PublicKeyPath", ParamKind::String, true), RESULT_PATH],
+        body: effects::set_authorized_key,
+    },
+    ScriptDef {
+        file: "repair-tools-conf.ps1",
+        params: &[RESULT_PATH],
+        body: effects::repair_tools_conf,
+    },
+    ScriptDef {
+        file: "install-container-runtime.ps1",
+        params: &[
+            param(
+                "Runtime",
+                ParamKind::OneOf(&["docker", "containerd", "none"]),
+                true,
+            ),
+            RESULT_PATH,
+        ],
+        body: effects::install_container_runtime,
+    },
+    ScriptDef {
+        file: "open-firewall.ps1",
+        params: &[param("IncludeVxlan", ParamKind::Switch, false), RESULT_PATH],
+        body: effects::open_firewall,
+    },
+    ScriptDef {
+        file: "windows-update.ps1",
+        params: &[param("KbIds", ParamKind::String, false), RESULT_PATH],
+        body: effects::windows_update,
+    },
+    ScriptDef {
+        file: "collect-facts.ps1",
+        params: &[RESULT_PATH],
+        body: effects::collect_facts,
+    },
+];
+
+/// The catalogue entry for a script file name (case-insensitive).
+pub fn find(file_name: &str) -> Option<&'static ScriptDef> {
+    SCRIPTS
+        .iter()
+        .find(|def| def.file.eq_ignore_ascii_case(file_name))
+}
+
+impl ScriptDef {
+    /// The script's name without `.ps1`, as written in its result file.
+    pub fn name(&self) -> &'static str {
+        self.file.trim_end_matches(".ps1")
+    }
+
+    /// Binds `-File` arguments to this script's parameters.
+    pub(crate) fn bind(&self, args: &[String]) -> Result<BoundArgs, String> {
+        let mut bound = BTreeMap::new();
+        let mut positional = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            let Some(flag) = arg
+                .strip_prefix('-')
+                .filter(|f| f.chars().next().is_some_and(char::is_alphabetic))
+            else {
+                positional.push(arg.clone());
+                i += 1;
+                continue;
+            };
+            let (name, inline) = match flag.split_once(':') {
+                Some((name, value)) => (name, Some(value.to_string())),
+                None => (flag, None),
+            };
+            let param = self.lookup(name)?;
+            let value = match (param.kind, inline) {
+                (ParamKind::Switch, None) => "True".to_string(),
+                (ParamKind::Switch, Some(v)) => match v.to_ascii_lowercase().as_str() {
+                    "$true" | "true" | "1" => "True".into(),
+                    "$false" | "false" | "0" => "False".into(),
+                    _ => {
+                        return Err(format!(
+                            "cannot convert {v:?} to the switch -{}",
+                            param.name
+                        ))
+                    }
+                },
+                (_, Some(v)) => v,
+                (_, None) => {
+                    i += 1;
+                    args.get(i).cloned().ok_or_else(|| {
+                        format!("missing an argument for parameter '{}'", param.name)
+                    })?
+                }
+            };
+            bound.insert(param.name.to_ascii_lowercase(), value);
+            i += 1;
+        }
+        let free: Vec<&ScriptParam> = self
+            .params
+            .iter()
+            .filter(|p| {
+                p.kind != ParamKind::Switch && !bound.contains_key(&p.name.to_ascii_lowercase())
+            })
+            .collect();
+        let mut free = free.into_iter();
+        for value in positional {
+            let param = free.next().ok_or_else(|| {
+                format!("a positional parameter cannot be found that accepts argument '{value}'")
+            })?;
+            bound.insert(param.name.to_ascii_lowercase(), value);
+        }
+        for param in self.params {
+            let value = bound.get(&param.name.to_ascii_lowercase());
+            match (param.kind, value) {
+                (_, None) if param.mandatory => {
+                    return Err(format!("cannot prompt for the mandatory parameter '{}' in a non-interactive run", param.name))
+                }
+                (ParamKind::OneOf(allowed), Some(v)) if !allowed.iter().any(|a| a.eq_ignore_ascii_case(v)) => {
+                    return Err(format!(
+                        "cannot validate argument on parameter '{}': {v:?} does not belong to the set {}",
+                        param.name,
+                        allowed.join(",")
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(BoundArgs(bound))
+    }
+
+    /// Exact name, else an unambiguous prefix, like PowerShell.
+    fn lookup(&self, name: &str) -> Result<&ScriptParam, String> {
+        if let Some(param) = self
+            .params
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+        {
+            return Ok(param);
+        }
+        let lower = name.to_ascii_lowercase();
+        let matches: Vec<&ScriptParam> = self
+            .params
+            .iter()
+            .filter(|p| p.name.to_ascii_lowercase().starts_with(&lower))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one),
+            [] => Err(format!(
+                "a parameter cannot be found that matches parameter name '{name}'"
+            )),
+            _ => Err(format!("parameter name '{name}' is ambiguous")),
+        }
+    }
+}
+
+/// Runs a catalogued script: bind, apply effects, write the result file.
+pub fn run(guest: &mut WindowsGuest, def: &ScriptDef, args: &[String]) -> ProcessOutcome {
+    let duration = guest.timing.script;
+    let exited = |exit_code| ProcessOutcome {
+        exit_code,
+        duration,
+        after_exit: None,
+    };
+    let Ok(bound) = def.bind(args) else {
+        return exited(1);
+    };
+    let Some(result_path) = bound
+        .get("ResultPath")
+        .and_then(|p| GuestPath::parse(p).ok())
+    else {
+        return exited(1);
+    };
+    let (success, result) = match (def.body)(guest, &bound) {
+        Ok(report) => (
+            true,
+            serde_json::json!({
+                "script": def.name(), "success": true, "changed": report.changed, "error": null, "details": report.details,
+            }),
+        ),
+        Err(message) => (
+            false,
+            serde_json::json!({
+                "script": def.name(), "success": false, "changed": false, "error": message, "details": {},
+            }),
+        ),
+    };
+    let written = result_path
+        .parent()
+        .map_or(Ok(()), |dir| {
+            if guest.fs.is_dir(&dir) {
+                Ok(())
+            } else {
+                guest.fs.create_dir(&dir, true)
+            }
+        })
+        .and_then(|()| {
+            guest
+                .fs
+                .write(&result_path, result.to_string().into(), true)
+        });
+    exited(if success && written.is_ok() { 0 } else { 1 })
+}

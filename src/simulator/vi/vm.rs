@@ -1,0 +1,229 @@
+//! VirtualMachine methods and properties, and Task info.
+
+use super::{authorize, mo_ref};
+use crate::simulator::error::ViFault;
+use crate::simulator::routes::iso;
+use crate::simulator::state::{Shared, ViTask};
+use crate::vsphere::ids::{TaskId, VmId};
+use crate::vsphere::types::PowerState;
+use crate::vsphere::wire_error::ViFaultBody;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route(
+            "/sdk/vim25/{release}/VirtualMachine/{mo}/MarkAsTemplate",
+            post(mark_as_template),
+        )
+        .route(
+            "/sdk/vim25/{release}/VirtualMachine/{mo}/Rename_Task",
+            post(rename),
+        )
+        .route(
+            "/sdk/vim25/{release}/VirtualMachine/{mo}/Destroy_Task",
+            post(destroy),
+        )
+        .route(
+            "/sdk/vim25/{release}/VirtualMachine/{mo}/config",
+            get(config),
+        )
+        .route("/sdk/vim25/{release}/Task/{task}/info", get(task_info))
+}
+
+fn invalid_power_state(vm: &str, state: PowerState) -> ViFault {
+    let mut fault = ViFault::new(
+        "InvalidPowerState",
+        format!(
+            "The attempted operation cannot be performed in the current state ({state:?}) of {vm}."
+        ),
+    );
+    fault.body.fault_message[0].key = "vim.fault.InvalidPowerState".into();
+    fault
+}
+
+async fn mark_as_template(
+    State(s): State<Shared>,
+    Path((release, mo)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ViFault> {
+    authorize(&s, &release, &headers)?;
+    let mut world = s.world();
+    let vm = world
+        .vms
+        .get_mut(&VmId::new(mo.as_str()))
+        .ok_or_else(|| ViFault::managed_object_not_found("VirtualMachine", &mo))?;
+    if vm.power != PowerState::PoweredOff {
+        return Err(invalid_power_state(&mo, vm.power));
+    }
+    if vm.template {
+        return Err(ViFault::new(
+            "NotSupported",
+            format!("{mo} is already a template"),
+        ));
+    }
+    vm.template = true;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RenameBody {
+    new_name: String,
+}
+
+/// Records a task whose effect has been applied (or whose fault is known)
+/// and answers its MoRef; it reads `running` until `timing.task` passes.
+fn start_task(
+    s: &Shared,
+    entity: &VmId,
+    name: &'static str,
+    error: Option<ViFaultBody>,
+) -> Json<Value> {
+    let mut world = s.world();
+    let id = TaskId::new(world.mint(TaskId::PREFIX));
+    let task = ViTask {
+        id: id.clone(),
+        entity: entity.clone(),
+        name,
+        done_at: Instant::now() + s.timing.task,
+        error,
+    };
+    world.tasks.insert(id.clone(), task);
+    Json(mo_ref("Task", id.as_str()))
+}
+
+async fn rename(
+    State(s): State<Shared>,
+    Path((release, mo)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ViFault> {
+    authorize(&s, &release, &headers)?;
+    let body: RenameBody = serde_json::from_slice(&body).map_err(|e| {
+        ViFault::new(
+            "InvalidRequest",
+            format!("Invalid Rename_Task parameters: {e}"),
+        )
+    })?;
+    let id = VmId::new(mo.as_str());
+    let error = {
+        let mut world = s.world();
+        if !world.vms.contains_key(&id) {
+            return Err(ViFault::managed_object_not_found("VirtualMachine", &mo));
+        }
+        let taken = world
+            .vms
+            .values()
+            .any(|v| v.name == body.new_name && v.id != id);
+        if taken {
+            Some(ViFaultBody::new(
+                "DuplicateName",
+                format!("The name '{}' already exists.", body.new_name),
+            ))
+        } else if body.new_name.trim().is_empty() || body.new_name.len() > 80 {
+            Some(ViFaultBody::new(
+                "InvalidName",
+                format!("The name '{}' is not valid.", body.new_name),
+            ))
+        } else {
+            if let Some(vm) = world.vms.get_mut(&id) {
+                vm.name = body.new_name.clone();
+            }
+            None
+        }
+    };
+    Ok(start_task(&s, &id, "Rename_Task", error))
+}
+
+async fn destroy(
+    State(s): State<Shared>,
+    Path((release, mo)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ViFault> {
+    authorize(&s, &release, &headers)?;
+    let id = VmId::new(mo.as_str());
+    let error = {
+        let mut world = s.world();
+        let vm = world
+            .vms
+            .get(&id)
+            .ok_or_else(|| ViFault::managed_object_not_found("VirtualMachine", &mo))?;
+        if vm.power != PowerState::PoweredOff {
+            Some(invalid_power_state(&mo, vm.power).body)
+        } else {
+            let (datastore, bytes) = (vm.datastore.clone(), vm.disk_bytes);
+            world.vms.remove(&id);
+            world.release_space(&datastore, bytes);
+            None
+        }
+    };
+    Ok(start_task(&s, &id, "Destroy_Task", error))
+}
+
+async fn config(
+    State(s): State<Shared>,
+    Path((release, mo)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ViFault> {
+    authorize(&s, &release, &headers)?;
+    let world = s.world();
+    let vm = world
+        .vms
+        .get(&VmId::new(mo.as_str()))
+        .ok_or_else(|| ViFault::managed_object_not_found("VirtualMachine", &mo))?;
+    Ok(Json(json!({
+        "_typeName": "VirtualMachineConfigInfo",
+        "name": vm.name,
+        "template": vm.template,
+        "guestId": vm.guest.os().guest_id(),
+        "guestFullName": vm.guest.os().full_name(),
+        "uuid": vm.bios_uuid,
+        "instanceUuid": vm.instance_uuid,
+        "version": format!("vmx-{:02}", vm.hardware.0),
+    })))
+}
+
+async fn task_info(
+    State(s): State<Shared>,
+    Path((release, task)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ViFault> {
+    authorize(&s, &release, &headers)?;
+    let world = s.world();
+    let t = world
+        .tasks
+        .get(&TaskId::new(task.as_str()))
+        .ok_or_else(|| ViFault::managed_object_not_found("Task", &task))?;
+    let done = Instant::now() >= t.done_at;
+    let state = match (done, &t.error) {
+        (false, _) => "running",
+        (true, None) => "success",
+        (true, Some(_)) => "error",
+    };
+    let mut info = json!({
+        "_typeName": "TaskInfo",
+        "key": t.id.as_str(),
+        "task": mo_ref("Task", t.id.as_str()),
+        "name": t.name,
+        "descriptionId": format!("VirtualMachine.{}", t.name.trim_end_matches("_Task").to_ascii_lowercase()),
+        "entity": mo_ref("VirtualMachine", t.entity.as_str()),
+        "state": state,
+        "cancelled": false,
+        "cancelable": false,
+        "queueTime": iso(chrono::Utc::now()),
+    });
+    if let (true, Some(err)) = (done, &t.error) {
+        info["error"] = json!({
+            "_typeName": "LocalizedMethodFault",
+            "fault": {"_typeName": err.type_name, "faultMessage": serde_json::to_value(&err.fault_message).unwrap_or(Value::Null)},
+            "localizedMessage": err.message(),
+        });
+    }
+    Ok(Json(info).into_response())
+}

@@ -1,0 +1,404 @@
+//! Every fault kind, set at start, through the in-process admin handle and
+//! through the `/_sim` HTTP prefix; plus the request log and connection count.
+
+mod simulator_support;
+
+use gild::simulator::{FaultSpec, SimulatorConfig};
+use reqwest::StatusCode;
+use serde_json::json;
+use simulator_support::{error_type, Harness};
+use std::time::{Duration, Instant};
+
+fn faults(spec: &str) -> FaultSpec {
+    FaultSpec::parse(spec).expect("fault spec parses")
+}
+
+#[tokio::test]
+async fn latency_fault_delays_the_answer() {
+    let h = Harness::default().await;
+    h.sim
+        .admin()
+        .set_faults(faults("latency=150ms route=/api/vcenter/datacenter"));
+    let started = Instant::now();
+    let (status, _) = h.get("/api/vcenter/datacenter").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn unavailable_next_n_fails_exactly_n_calls_with_503() {
+    let h = Harness::default().await;
+    h.sim
+        .admin()
+        .set_faults(faults("unavailable route=/api/vcenter/vm next=2"));
+    for _ in 0..2 {
+        let (status, body) = h.get("/api/vcenter/vm").await;
+        assert_eq!(
+            (status, error_type(&body)),
+            (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+        );
+    }
+    assert_eq!(h.get("/api/vcenter/vm").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn busy_every_nth_call_answers_500_resource_busy() {
+    let h = Harness::default().await;
+    h.sim.admin().set_faults(faults(
+        "busy every=3 route=/api/vcenter/vm/{vm}/power method=GET",
+    ));
+    let vm = h.vm_id("win2022-base");
+    let statuses: Vec<u16> = {
+        let mut out = vec![];
+        for _ in 0..6 {
+            let (status, body) = h.get(&format!("/api/vcenter/vm/{vm}/power")).await;
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                assert_eq!(error_type(&body), "RESOURCE_BUSY");
+            }
+            out.push(status.as_u16());
+        }
+        out
+    };
+    assert_eq!(statuses, [200, 200, 500, 200, 200, 500]);
+}
+
+#[tokio::test]
+async fn drop_fault_closes_the_connection_without_an_answer() {
+    let h = Harness::default().await;
+    h.sim
+        .admin()
+        .set_faults(faults("drop route=/api/vcenter/cluster next=1"));
+    let first = h
+        .http
+        .get(h.url("/api/vcenter/cluster"))
+        .header("vmware-api-session-id", &h.token)
+        .send()
+        .await;
+    assert!(first.is_err(), "expected a connection error, got {first:?}");
+    assert_eq!(h.get("/api/vcenter/cluster").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn session_expiry_makes_the_next_call_401_and_relogin_works() {
+    let mut h = Harness::start(SimulatorConfig {
+        faults: faults("session-expiry=0s"),
+        ..Default::default()
+    })
+    .await;
+    let (status, body) = h.get("/api/vcenter/vm").await;
+    assert_eq!(
+        (status, error_type(&body)),
+        (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED")
+    );
+    h.sim.admin().clear_faults();
+    h.token = h.login().await;
+    assert_eq!(h.get("/api/vcenter/vm").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn admin_can_expire_sessions() {
+    let h = Harness::default().await;
+    h.sim.admin().expire_sessions();
+    assert_eq!(h.get("/api/vcenter/vm").await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn tools_never_start_keeps_guest_info_unavailable() {
+    let h = Harness::default().await;
+    h.sim
+        .admin()
+        .set_faults(faults("tools-never-start vm=stuck"));
+    let stuck = h.clone_base("stuck").await;
+    let fine = h.clone_base("fine").await;
+    h.power_on(&stuck).await;
+    h.power_on(&fine).await;
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{stuck}/tools")).await.1["run_state"],
+        "NOT_RUNNING"
+    );
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{stuck}/guest/identity"))
+            .await
+            .0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{fine}/tools")).await.1["run_state"],
+        "RUNNING"
+    );
+}
+
+#[tokio::test]
+async fn apipa_fault_reports_a_link_local_address() {
+    let h = Harness::default().await;
+    h.sim.admin().set_faults(faults("apipa"));
+    let vm = h.clone_base("nodhcp").await;
+    h.power_on(&vm).await;
+    let (_, id) = h.get(&format!("/api/vcenter/vm/{vm}/guest/identity")).await;
+    assert!(
+        id["ip_address"].as_str().unwrap().starts_with("169.254."),
+        "{id}"
+    );
+    let (_, nics) = h
+        .get(&format!("/api/vcenter/vm/{vm}/guest/networking/interfaces"))
+        .await;
+    assert_eq!(nics[0]["ip"]["ip_addresses"][0]["origin"], "LINKLAYER");
+}
+
+#[tokio::test]
+async fn process_hang_never_finishes_and_process_exit_forces_the_code() {
+    let h = Harness::default().await;
+    h.sim.admin().set_faults(faults(
+        "process-hang=cmd.exe next=1; process-exit=cmd.exe code=42",
+    ));
+    let vm = h.clone_base("procfault").await;
+    h.power_on(&vm).await;
+    let (_, hung) = h
+        .run(&vm, r"C:\Windows\System32\cmd.exe", "/c exit 0")
+        .await;
+    let info = h.process_info(&vm, hung.as_i64().unwrap()).await;
+    assert!(
+        info.get("exit_code").is_none() && info.get("finished").is_none(),
+        "{info}"
+    );
+    let (_, forced) = h
+        .run(&vm, r"C:\Windows\System32\cmd.exe", "/c exit 0")
+        .await;
+    assert_eq!(
+        h.process_info(&vm, forced.as_i64().unwrap()).await["exit_code"],
+        42
+    );
+}
+
+#[tokio::test]
+async fn sysprep_fail_fault_leaves_the_vm_running_with_setuperr_log() {
+    let h = Harness::default().await;
+    h.sim.admin().set_faults(faults("sysprep-fail"));
+    let vm = h.clone_base("badprep").await;
+    h.power_on(&vm).await;
+    let unattend =
+        r#"<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"></unattend>"#;
+    let (_, url) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
+            json!({"credentials": h.credentials(), "spec": {"path": r"C:\u.xml", "attributes": {"size": unattend.len()}}}),
+        )
+        .await;
+    h.http
+        .put(url.as_str().unwrap().replace('*', "127.0.0.1"))
+        .body(unattend)
+        .send()
+        .await
+        .unwrap();
+    let (_, pid) = h
+        .run(
+            &vm,
+            r"C:\Windows\System32\Sysprep\sysprep.exe",
+            r"/generalize /oobe /shutdown /unattend:C:\u.xml",
+        )
+        .await;
+    let info = h.process_info(&vm, pid.as_i64().unwrap()).await;
+    assert_ne!(info["exit_code"], 0);
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
+        "POWERED_ON"
+    );
+    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    assert!(h
+        .sim
+        .admin()
+        .guest_file(&id, r"C:\Windows\System32\Sysprep\Panther\setuperr.log")
+        .is_some());
+}
+
+#[tokio::test]
+async fn transfer_break_cuts_a_download_short() {
+    let h = Harness::default().await;
+    let vm = h.clone_base("cut").await;
+    h.power_on(&vm).await;
+    let content = vec![7u8; 300_000];
+    let create = |path: &str, size: Option<usize>| {
+        let spec = match size {
+            Some(s) => json!({"path": path, "attributes": {"size": s, "overwrite": true}}),
+            None => json!({"path": path}),
+        };
+        json!({"credentials": h.credentials(), "spec": spec})
+    };
+    let route = format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create");
+    let (_, up) = h
+        .post(&route, create(r"C:\blob.bin", Some(content.len())))
+        .await;
+    h.http
+        .put(up.as_str().unwrap().replace('*', "127.0.0.1"))
+        .body(content.clone())
+        .send()
+        .await
+        .unwrap();
+    h.sim
+        .admin()
+        .set_faults(faults("transfer-break=1000 method=GET"));
+    let (_, down) = h.post(&route, create(r"C:\blob.bin", None)).await;
+    let result = h
+        .http
+        .get(down.as_str().unwrap().replace('*', "127.0.0.1"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await;
+    assert!(
+        result.is_err(),
+        "the body must fail mid-stream, got {:?} bytes",
+        result.map(|b| b.len())
+    );
+}
+
+#[tokio::test]
+async fn transfer_break_cuts_an_upload_and_stores_nothing() {
+    let h = Harness::default().await;
+    h.sim
+        .admin()
+        .set_faults(faults("transfer-break=1000 method=PUT"));
+    let vm = h.clone_base("cutup").await;
+    h.power_on(&vm).await;
+    let content = vec![1u8; 200_000];
+    let (_, up) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
+            json!({"credentials": h.credentials(), "spec": {"path": r"C:\half.bin", "attributes": {"size": content.len()}}}),
+        )
+        .await;
+    let result = h
+        .http
+        .put(up.as_str().unwrap().replace('*', "127.0.0.1"))
+        .body(content)
+        .send()
+        .await;
+    assert!(
+        result.is_err(),
+        "expected a broken connection, got {result:?}"
+    );
+    assert!(h
+        .sim
+        .admin()
+        .guest_file(&gild::vsphere::ids::VmId::new(vm.as_str()), r"C:\half.bin")
+        .is_none());
+}
+
+#[tokio::test]
+async fn faults_given_at_start_apply_from_the_first_call() {
+    let sim = gild::simulator::start(SimulatorConfig {
+        faults: faults("unavailable route=/api/session next=1"),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let http = simulator_support::client_for(&sim);
+    let url = format!("{}api/session", sim.base_url());
+    let first = http
+        .post(&url)
+        .basic_auth(sim.user(), Some(sim.password().expose()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let second = http
+        .post(&url)
+        .basic_auth(sim.user(), Some(sim.password().expose()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn admin_http_prefix_sets_faults_and_reports_state_without_a_session() {
+    let h = Harness::default().await;
+    let put = h
+        .http
+        .put(h.url("/_sim/faults"))
+        .body("busy route=/api/vcenter/network next=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.get("/api/vcenter/network").await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let bad = h
+        .http
+        .put(h.url("/_sim/faults"))
+        .body("explode")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let vms: serde_json::Value = h
+        .http
+        .get(h.url("/_sim/vms"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(vms
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["name"] == "win2022-base" && v["template"] == false));
+    let requests: serde_json::Value = h
+        .http
+        .get(h.url("/_sim/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(requests["counts"]["GET /api/vcenter/network"], 1);
+    let conns: serde_json::Value = h
+        .http
+        .get(h.url("/_sim/connections"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(conns["connections"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn request_log_counts_routes_and_one_client_uses_one_connection() {
+    let h = Harness::default().await;
+    let vm = h.vm_id("win2022-base");
+    for _ in 0..20 {
+        assert_eq!(
+            h.get(&format!("/api/vcenter/vm/{vm}/power")).await.0,
+            StatusCode::OK
+        );
+    }
+    h.post(
+        &format!("/api/vcenter/vm/{vm}/power?action=start"),
+        json!(null),
+    )
+    .await;
+    let admin = h.sim.admin();
+    let counts = admin.route_counts();
+    assert_eq!(counts.get("GET /api/vcenter/vm/{vm}/power"), Some(&20));
+    assert_eq!(
+        counts.get("POST /api/vcenter/vm/{vm}/power?action=start"),
+        Some(&1)
+    );
+    assert!(admin
+        .request_log()
+        .iter()
+        .any(|e| e.route == "/api/session" && e.status == 201));
+    assert_eq!(admin.connection_count(), 1);
+}

@@ -1,0 +1,155 @@
+//! Shared set-up for the simulator's HTTP-level tests: start a simulator,
+//! trust its CA, log in, and small helpers for JSON calls.
+#![allow(dead_code)]
+
+use gild::simulator::{self, Simulator, SimulatorConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub struct Harness {
+    pub sim: Simulator,
+    pub http: reqwest::Client,
+    pub token: String,
+}
+
+/// A client trusting the simulator's CA (or plain, without TLS).
+pub fn client_for(sim: &Simulator) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder();
+    if let Some(ca) = sim.ca_pem_path() {
+        let pem = std::fs::read(ca).expect("CA file is readable");
+        builder = builder
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA PEM parses"));
+    }
+    builder.build().expect("client builds")
+}
+
+impl Harness {
+    pub async fn start(config: SimulatorConfig) -> Self {
+        let sim = simulator::start(config).await.expect("simulator starts");
+        let http = client_for(&sim);
+        let mut h = Harness {
+            sim,
+            http,
+            token: String::new(),
+        };
+        h.token = h.login().await;
+        h
+    }
+
+    pub async fn default() -> Self {
+        Self::start(SimulatorConfig::default()).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.sim.base_url(), path.trim_start_matches('/'))
+    }
+
+    pub async fn login(&self) -> String {
+        let resp = self
+            .http
+            .post(self.url("/api/session"))
+            .basic_auth(self.sim.user(), Some(self.sim.password().expose()))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json::<String>().await.expect("token is a JSON string")
+    }
+
+    /// Sends a JSON call with the session token; returns status and body
+    /// (`Value::Null` for an empty body).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("vmware-api-session-id", &self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request completes");
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("body reads");
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("body is JSON")
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub fn vm_id(&self, name: &str) -> String {
+        self.sim
+            .admin()
+            .vm_by_name(name)
+            .unwrap_or_else(|| panic!("no VM {name}"))
+            .id
+            .to_string()
+    }
+
+    pub fn credentials(&self) -> Value {
+        json!({"interactive_session": false, "type": "USERNAME_PASSWORD",
+               "user_name": self.sim.guest_user(), "password": self.sim.guest_password().expose()})
+    }
+
+    pub async fn power_on(&self, vm: &str) {
+        let (status, body) = self
+            .post(
+                &format!("/api/vcenter/vm/{vm}/power?action=start"),
+                json!(null),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+
+    /// Clones the built-in base VM under `name` and returns the new id.
+    pub async fn clone_base(&self, name: &str) -> String {
+        let source = self.vm_id("win2022-base");
+        let (status, body) = self
+            .post(
+                "/api/vcenter/vm?action=clone",
+                json!({"source": source, "name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body.as_str()
+            .expect("clone returns an id string")
+            .to_string()
+    }
+
+    /// Starts a guest process and returns its pid.
+    pub async fn run(&self, vm: &str, path: &str, arguments: &str) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/vcenter/vm/{vm}/guest/processes?action=create"),
+            json!({"credentials": self.credentials(), "spec": {"path": path, "arguments": arguments}}),
+        )
+        .await
+    }
+
+    pub async fn process_info(&self, vm: &str, pid: i64) -> Value {
+        let (status, body) = self
+            .post(
+                &format!("/api/vcenter/vm/{vm}/guest/processes/{pid}?action=get"),
+                json!({"credentials": self.credentials()}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+pub fn error_type(body: &Value) -> &str {
+    body["error_type"].as_str().unwrap_or("<no error_type>")
+}
