@@ -92,77 +92,99 @@ impl ServeProcess {
     }
 }
 
-/// Parses the banner lines. Each line is `label: value`; the labels are
-/// matched loosely (case-insensitive keywords) so a reworded banner still
-/// parses, while a missing item is named in the error.
+/// Parses the banner `gild simulator serve` prints, one `label: value`
+/// line each: `url: URL`, `vcenter credentials: USER PASSWORD`,
+/// `guest credentials: USER PASSWORD`, `ca file: PATH` (or
+/// `ca file: none (plain http)`). On an incomplete banner, names what is
+/// still missing.
 pub fn parse_banner(lines: &[String]) -> Result<ServeBanner, &'static str> {
     let mut b = ServeBanner::default();
-    let mut have_ca_line = false;
+    let mut ca_line = false;
     for line in lines {
-        let lower = line.to_ascii_lowercase();
-        let value = line.split_once(':').map(|(_, v)| v.trim()).unwrap_or("");
-        if b.url.is_empty() {
-            if let Some(url) = line
-                .split_whitespace()
-                .find(|w| w.starts_with("https://") || w.starts_with("http://"))
-            {
-                b.url = url.to_owned();
-                continue;
+        let Some((label, value)) = line.split_once(": ") else {
+            continue;
+        };
+        let value = value.trim();
+        match label.trim().to_ascii_lowercase().as_str() {
+            "url" => b.url = value.to_owned(),
+            "vcenter credentials" => (b.user, b.password) = user_and_password(value),
+            "guest credentials" => (b.guest_user, b.guest_password) = user_and_password(value),
+            "ca file" => {
+                ca_line = true;
+                b.ca_file = (!value.starts_with("none")).then(|| PathBuf::from(value));
             }
-        }
-        if lower.contains("guest") {
-            let (u, p) = user_password(value);
-            b.guest_user = u;
-            b.guest_password = p;
-        } else if lower.contains("ca")
-            && (lower.contains("file") || lower.contains("cert") || lower.contains("pem"))
-        {
-            have_ca_line = true;
-            b.ca_file = line
-                .split_whitespace()
-                .rev()
-                .find(|w| w.contains('/') || w.ends_with(".pem"))
-                .map(PathBuf::from);
-        } else if lower.contains("user") || lower.contains("vcenter") || lower.contains("login") {
-            let (u, p) = user_password(value);
-            b.user = u;
-            b.password = p;
+            _ => {}
         }
     }
     if b.url.is_empty() {
-        return Err("the URL");
+        return Err("the url line");
     }
     if b.user.is_empty() || b.password.is_empty() {
-        return Err("the vCenter user and password");
+        return Err("the vcenter credentials line");
     }
     if b.guest_user.is_empty() || b.guest_password.is_empty() {
-        return Err("the guest credentials");
+        return Err("the guest credentials line");
     }
-    if b.url.starts_with("https://") && !have_ca_line {
-        return Err("the CA file");
+    if !ca_line {
+        return Err("the ca file line");
     }
     Ok(b)
 }
 
-/// `user / password`, `user password`, `user=U password=P` or `user:password`.
-fn user_password(value: &str) -> (String, String) {
-    let cleaned: Vec<&str> = value
-        .split(|c: char| c.is_whitespace() || c == '/' || c == ',')
-        .filter(|w| !w.is_empty())
-        .map(|w| w.split_once('=').map_or(w, |(_, v)| v))
-        .filter(|w| {
-            !matches!(
-                w.to_ascii_lowercase().as_str(),
-                "user" | "password" | "pass" | "and"
-            )
-        })
-        .collect();
-    match cleaned.as_slice() {
-        [user, password, ..] => ((*user).to_owned(), (*password).to_owned()),
-        [one] => match one.split_once(':') {
-            Some((u, p)) => (u.to_owned(), p.to_owned()),
-            None => ((*one).to_owned(), String::new()),
-        },
-        [] => (String::new(), String::new()),
+/// `USER PASSWORD`: the user name has no spaces; the password is the rest.
+fn user_and_password(value: &str) -> (String, String) {
+    match value.split_once(' ') {
+        Some((u, p)) => (u.to_owned(), p.to_owned()),
+        None => (value.to_owned(), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn banner_of_a_tls_simulator_parses_every_item() {
+        let b = parse_banner(&lines(
+            "url: https://127.0.0.1:4443/\nvcenter credentials: administrator@vsphere.local s3cret pw\n\
+             guest credentials: Administrator Gu3st!\nca file: /tmp/gild-sim-x/ca.pem",
+        ))
+        .expect("complete banner");
+        assert_eq!(b.url, "https://127.0.0.1:4443/");
+        assert_eq!(
+            (b.user.as_str(), b.password.as_str()),
+            ("administrator@vsphere.local", "s3cret pw")
+        );
+        assert_eq!(
+            (b.guest_user.as_str(), b.guest_password.as_str()),
+            ("Administrator", "Gu3st!")
+        );
+        assert_eq!(b.ca_file, Some(PathBuf::from("/tmp/gild-sim-x/ca.pem")));
+    }
+
+    #[test]
+    fn plain_http_banner_has_no_ca_file() {
+        let b = parse_banner(&lines("url: http://127.0.0.1:80/\nvcenter credentials: u p\nguest credentials: g q\nca file: none (plain http)"))
+            .expect("complete banner");
+        assert_eq!(b.ca_file, None);
+    }
+
+    #[test]
+    fn incomplete_banner_names_the_missing_line() {
+        assert_eq!(
+            parse_banner(&lines("url: https://h/\nvcenter credentials: u p")),
+            Err("the guest credentials line")
+        );
+        assert_eq!(
+            parse_banner(&lines(
+                "url: https://h/\nvcenter credentials: u p\nguest credentials: g q"
+            )),
+            Err("the ca file line")
+        );
+        assert_eq!(parse_banner(&[]), Err("the url line"));
     }
 }

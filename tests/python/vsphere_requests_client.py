@@ -87,14 +87,16 @@ class Api:
     def __init__(self, base, ca):
         self.base = base.rstrip("/")
         self.http = requests.Session()
-        self.http.verify = ca
+        self.ca = ca
         self.http.headers["Accept"] = "application/json"
 
     def url(self, path):
         return self.base + path
 
     def call(self, method, path, **kw):
-        return self.http.request(method, self.url(path), timeout=60, **kw)
+        # verify= on every call: a Session's own `verify` loses to
+        # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment.
+        return self.http.request(method, self.url(path), timeout=60, verify=self.ca, **kw)
 
 
 def vm_path(vm, rest=""):
