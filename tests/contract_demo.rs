@@ -71,3 +71,28 @@ fn demo_with_a_missing_password_variable_is_bad_input() {
         .code(2)
         .stderr(predicate::str::contains("GILD_TEST_SURELY_UNSET_PASSWORD"));
 }
+
+#[test]
+fn demo_with_an_unknown_source_vm_is_bad_input_with_one_error_line() {
+    let out = Command::cargo_bin("gild")
+        .expect("gild binary")
+        .args(["demo", "--source", "/dc1/vm/no-such-vm"])
+        .env_remove("GILD_VC_URL")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run gild demo");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("no-such-vm"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("resolve source VM") && stdout.contains("FAILED"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("clone build VM"),
+        "nothing is cloned after a failed look-up:\n{stdout}"
+    );
+}

@@ -167,7 +167,8 @@ async fn demo(args: &DemoArgs, target: Target, wait: Duration) -> anyhow::Result
         .run("log in", Client::connect(target.config), |c| {
             format!("{} at {url}", c.user())
         })
-        .await?;
+        .await
+        .map_err(classify)?;
     let mut build_vm = None;
     let outcome = build(
         args,
@@ -218,12 +219,14 @@ async fn build(
                 )
             },
         )
-        .await?;
+        .await
+        .map_err(classify)?;
     let source = steps
         .run("resolve source VM", client.find_vm(&args.source), |vm| {
             format!("{} = {vm}", args.source)
         })
-        .await?;
+        .await
+        .map_err(classify)?;
     let name = args
         .name
         .clone()
@@ -293,6 +296,27 @@ async fn build(
         .await?;
     *build_vm = None;
     Ok(())
+}
+
+/// Errors that mean the user's input is wrong (exit 2): a refused
+/// password, an untrusted certificate, a bad URL, an inventory path or name
+/// that does not resolve to exactly one object. Everything else is the job
+/// failing (exit 1).
+fn classify(e: VsphereError) -> anyhow::Error {
+    let input = e.is_unauthenticated()
+        || matches!(
+            e,
+            VsphereError::UntrustedCertificate { .. }
+                | VsphereError::Config { .. }
+                | VsphereError::NotFound { .. }
+                | VsphereError::Ambiguous { .. }
+                | VsphereError::InvalidPath { .. }
+        );
+    if input {
+        anyhow::Error::new(super::BadInput(e.into()))
+    } else {
+        e.into()
+    }
 }
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
