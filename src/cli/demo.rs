@@ -185,6 +185,7 @@ async fn demo(args: &DemoArgs, target: Target, wait: Duration) -> anyhow::Result
             clean_up(&client, vm).await;
         }
     }
+    steps.skip_to_last();
     let logout = steps
         .run("log out", client.logout(), |_| String::new())
         .await;

@@ -7,3 +7,4 @@
 pub mod openapi;
 pub mod recorder;
 pub mod scenario;
+pub mod swagger_schema;
