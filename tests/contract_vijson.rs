@@ -107,6 +107,35 @@ impl Sim {
         .await
     }
 
+    /// Calls a `*_Task` method (200 + Task MoRef) and polls `Task/{id}/info`
+    /// until it ends, checking the TaskInfo shape on every poll.
+    async fn run_task(&self, method_path: &str, token: &str, body: Value) -> Value {
+        let (status, task) = self.post(&self.sdk(method_path), token, body).await;
+        assert_eq!(status, 200, "{method_path}: {task}");
+        assert_moref(&task, "Task");
+        let id = task["value"].as_str().expect("task id");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, info) = self
+                .get_json(&self.sdk(&format!("Task/{id}/info")), Some(token))
+                .await;
+            assert_eq!(status, 200, "{info}");
+            assert_eq!(info["_typeName"], "TaskInfo", "{info}");
+            assert!(info["key"].is_string(), "TaskInfo.key: {info}");
+            assert_moref(&info["task"], "Task");
+            let state = info["state"].as_str().expect("state");
+            assert!(
+                ["queued", "running", "success", "error"].contains(&state),
+                "state {state}"
+            );
+            if state == "success" || state == "error" {
+                return info;
+            }
+            assert!(Instant::now() < deadline, "task still {state}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// A fresh powered-off VM made through /api (session, clone).
     async fn clone_vm(&self, name: &str) -> (String, String) {
         let token: String = self
@@ -225,41 +254,38 @@ async fn rename_task_returns_a_task_whose_info_has_the_task_info_shape() {
     let s = Sim::start().await;
     let (_, vm) = s.clone_vm("vi-rename").await;
     let token = s.vi_login().await;
-    let (status, task) = s
-        .post(
-            &s.sdk(&format!("VirtualMachine/{vm}/Rename_Task")),
-            &token,
-            json!({"newName": "vi-renamed"}),
-        )
+    let body = json!({"newName": "vi-renamed"});
+    let info = s
+        .run_task(&format!("VirtualMachine/{vm}/Rename_Task"), &token, body)
         .await;
-    assert_eq!(status, 200, "{task}");
-    assert_moref(&task, "Task");
-    let id = task["value"].as_str().expect("task id");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let info = loop {
-        let (status, info) = s
-            .get_json(&s.sdk(&format!("Task/{id}/info")), Some(&token))
-            .await;
-        assert_eq!(status, 200, "{info}");
-        assert_eq!(info["_typeName"], "TaskInfo", "{info}");
-        assert!(info["key"].is_string(), "TaskInfo.key: {info}");
-        assert_moref(&info["task"], "Task");
-        let state = info["state"].as_str().expect("state");
-        assert!(
-            ["queued", "running", "success", "error"].contains(&state),
-            "state {state}"
-        );
-        if state == "success" || state == "error" {
-            break info;
-        }
-        assert!(Instant::now() < deadline, "task still {state}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
     assert_eq!(info["state"], "success", "{info}");
     let (_, config) = s
         .get_json(&s.sdk(&format!("VirtualMachine/{vm}/config")), Some(&token))
         .await;
     assert_eq!(config["name"], "vi-renamed");
+}
+
+#[tokio::test]
+async fn destroy_task_removes_the_vm_from_the_api_inventory() {
+    let s = Sim::start().await;
+    let (api_token, vm) = s.clone_vm("vi-destroy").await;
+    let token = s.vi_login().await;
+    let info = s
+        .run_task(
+            &format!("VirtualMachine/{vm}/Destroy_Task"),
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(info["state"], "success", "{info}");
+    let resp = s
+        .http
+        .get(format!("{}/api/vcenter/vm/{vm}", s.base))
+        .header("vmware-api-session-id", &api_token)
+        .send()
+        .await
+        .expect("GET vm");
+    assert_eq!(resp.status(), 404, "a destroyed VM is gone from /api");
 }
 
 #[tokio::test]
