@@ -14,21 +14,16 @@ param(
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
-Set-StrictMode -Version Latest
+# Stop first, so a missing gild-common.ps1 fails the script (exit 1).
 $ErrorActionPreference = 'Stop'
-
-function Save-Result([bool]$Ok, [bool]$Changed, [string]$Err, $Details) {
-    $r = [ordered]@{ script = 'collect-facts'; success = $Ok; changed = $Changed; error = $(if ($Err) { $Err } else { $null }); details = $Details }
-    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $ResultPath) | Out-Null
-    [IO.File]::WriteAllText($ResultPath, ($r | ConvertTo-Json -Depth 6), [Text.UTF8Encoding]::new($false))
-}
+. (Join-Path $PSScriptRoot 'gild-common.ps1')
 
 # Capabilities report NotPresent; features Available. Both mean "not installed".
 function ConvertTo-InstallState([string]$State) {
     if ($State -in 'Installed', 'InstallPending') { $State } else { 'Available' }
 }
 
-try {
+Invoke-GildScript $ResultPath 'collect-facts' {
     $os = Get-CimInstance -ClassName Win32_OperatingSystem
     $services = @('VMTools', 'WinRM', 'W32Time', 'sshd', 'ssh-agent', 'docker', 'containerd' | ForEach-Object {
             $s = Get-Service -Name $_ -ErrorAction SilentlyContinue
@@ -74,10 +69,8 @@ try {
 
     $licensing = Get-CimInstance -ClassName SoftwareLicensingService
     $imageState = (Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State').ImageState
-    $rebootPending = (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') -or
-    (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
 
-    Save-Result $true $false '' ([ordered]@{
+    @{ changed = $false; details = ([ordered]@{
             hostname        = $env:COMPUTERNAME
             os              = [ordered]@{ caption = $os.Caption; version = $os.Version; build = [int]$os.BuildNumber }
             language        = [Globalization.CultureInfo]::InstalledUICulture.Name
@@ -85,13 +78,9 @@ try {
             features        = $features
             firewall_rules  = $rules
             installed_kbs   = @(Get-HotFix | ForEach-Object { $_.HotFixID } | Sort-Object)
-            reboot_pending  = [bool]$rebootPending
+            reboot_pending  = [bool](Test-GildRebootPending)
             tools_conf      = [ordered]@{ exists = (Test-Path -LiteralPath $toolsConf); exclude_nics = $excludeNics }
             authorized_keys = [ordered]@{ exists = $keysExist; ascii = $keysAscii; acl = $keysAcl }
             sysprep         = [ordered]@{ rearms_left = [int]$licensing.RemainingWindowsReArmCount; image_state = $imageState }
-        })
-    exit 0
-} catch {
-    Save-Result $false $false $_.Exception.Message @{}
-    exit 1
+        }) }
 }

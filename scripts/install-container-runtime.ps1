@@ -18,22 +18,12 @@ param(
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
-Set-StrictMode -Version Latest
+# Stop first, so a missing gild-common.ps1 fails the script (exit 1).
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'gild-common.ps1')
 
 $DockerVersion = '24.0.7'
 $ContainerdVersion = '1.7.22'
-
-function Save-Result([bool]$Ok, [bool]$Changed, [string]$Err, $Details) {
-    $r = [ordered]@{ script = 'install-container-runtime'; success = $Ok; changed = $Changed; error = $(if ($Err) { $Err } else { $null }); details = $Details }
-    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $ResultPath) | Out-Null
-    [IO.File]::WriteAllText($ResultPath, ($r | ConvertTo-Json -Depth 6), [Text.UTF8Encoding]::new($false))
-}
-
-function Test-RebootPending {
-    (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') -or
-    (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
-}
 
 function Install-Runtime([string]$Name) {
     $tmp = Join-Path $env:TEMP "gild-$Name"
@@ -58,7 +48,7 @@ function Install-Runtime([string]$Name) {
     Remove-Item -Recurse -Force $tmp
 }
 
-try {
+Invoke-GildScript $ResultPath 'install-container-runtime' {
     $changed = $false
     $state = "$((Get-WindowsFeature -Name Containers).InstallState)"
     if ($state -ne 'Installed' -and $state -ne 'InstallPending') {
@@ -86,14 +76,10 @@ try {
         $service = [ordered]@{ name = $s.Name; status = "$($s.Status)"; start_type = "$($s.StartType)" }
     }
 
-    Save-Result $true $changed '' ([ordered]@{
+    @{ changed = $changed; details = ([ordered]@{
             runtime            = $Runtime
             containers_feature = $state
             service            = $service
-            reboot_required    = [bool](Test-RebootPending)
-        })
-    exit 0
-} catch {
-    Save-Result $false $false $_.Exception.Message @{}
-    exit 1
+            reboot_required    = [bool](Test-GildRebootPending)
+        }) }
 }

@@ -12,22 +12,11 @@ param(
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
-Set-StrictMode -Version Latest
+# Stop first, so a missing gild-common.ps1 fails the script (exit 1).
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'gild-common.ps1')
 
-function Save-Result([bool]$Ok, [bool]$Changed, [string]$Err, $Details) {
-    $r = [ordered]@{ script = 'install-openssh'; success = $Ok; changed = $Changed; error = $(if ($Err) { $Err } else { $null }); details = $Details }
-    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $ResultPath) | Out-Null
-    [IO.File]::WriteAllText($ResultPath, ($r | ConvertTo-Json -Depth 6), [Text.UTF8Encoding]::new($false))
-}
-
-function Get-ServiceState([string]$Name) {
-    $s = Get-Service -Name $Name -ErrorAction SilentlyContinue
-    if ($null -eq $s) { return $null }
-    [ordered]@{ name = $s.Name; status = "$($s.Status)"; start_type = "$($s.StartType)" }
-}
-
-try {
+Invoke-GildScript $ResultPath 'install-openssh' {
     $changed = $false
     $capability = 'OpenSSH.Server~~~~0.0.1.0'
     if ((Get-WindowsCapability -Online -Name $capability).State -ne 'Installed') {
@@ -69,16 +58,12 @@ try {
         $changed = $true
     }
 
-    Save-Result $true $changed '' ([ordered]@{
+    @{ changed = $changed; details = ([ordered]@{
             capability              = $capability
             capability_state        = 'Installed'
-            sshd                    = Get-ServiceState 'sshd'
-            ssh_agent               = Get-ServiceState 'ssh-agent'
+            sshd                    = Get-GildServiceState 'sshd'
+            ssh_agent               = Get-GildServiceState 'ssh-agent'
             firewall_rule           = $ruleName
             password_authentication = $false
-        })
-    exit 0
-} catch {
-    Save-Result $false $false $_.Exception.Message @{}
-    exit 1
+        }) }
 }

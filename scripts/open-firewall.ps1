@@ -14,16 +14,11 @@ param(
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
-Set-StrictMode -Version Latest
+# Stop first, so a missing gild-common.ps1 fails the script (exit 1).
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'gild-common.ps1')
 
-function Save-Result([bool]$Ok, [bool]$Changed, [string]$Err, $Details) {
-    $r = [ordered]@{ script = 'open-firewall'; success = $Ok; changed = $Changed; error = $(if ($Err) { $Err } else { $null }); details = $Details }
-    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $ResultPath) | Out-Null
-    [IO.File]::WriteAllText($ResultPath, ($r | ConvertTo-Json -Depth 6), [Text.UTF8Encoding]::new($false))
-}
-
-try {
+Invoke-GildScript $ResultPath 'open-firewall' {
     $wanted = @(@{ name = 'ContainerLogsPort'; protocol = 'TCP'; port = 10250 })
     if ($IncludeVxlan) { $wanted += @{ name = 'OverlayTraffic4789UDP'; protocol = 'UDP'; port = 4789 } }
 
@@ -45,9 +40,5 @@ try {
         [ordered]@{ name = $w.name; protocol = $w.protocol; local_port = $w.port; direction = 'Inbound'; enabled = $true }
     }
 
-    Save-Result $true $changed '' ([ordered]@{ rules = @($rules) })
-    exit 0
-} catch {
-    Save-Result $false $false $_.Exception.Message @{}
-    exit 1
+    @{ changed = $changed; details = ([ordered]@{ rules = @($rules) }) }
 }

@@ -15,23 +15,19 @@ param(
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
-Set-StrictMode -Version Latest
+# Stop first, so a missing gild-common.ps1 fails the script (exit 1).
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'gild-common.ps1')
 
-function Save-Result([bool]$Ok, [bool]$Changed, [string]$Err, $Details) {
-    $r = [ordered]@{ script = 'repair-tools-conf'; success = $Ok; changed = $Changed; error = $(if ($Err) { $Err } else { $null }); details = $Details }
-    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $ResultPath) | Out-Null
-    [IO.File]::WriteAllText($ResultPath, ($r | ConvertTo-Json -Depth 6), [Text.UTF8Encoding]::new($false))
-}
-
-try {
+Invoke-GildScript $ResultPath 'repair-tools-conf' {
     if ($null -eq (Get-Service -Name VMTools -ErrorAction SilentlyContinue)) {
         throw 'the VMTools service is not installed; install VMware Tools first'
     }
     $path = Join-Path $env:ProgramData 'VMware\VMware Tools\tools.conf'
     $existed = Test-Path -LiteralPath $path
     $old = if ($existed) { [IO.File]::ReadAllText($path) } else { $null }
-    $lines = if ($existed) { @($old -split "`r?`n") } else { @() }
+    # @() keeps a one-line file an array (an if-expression would unroll it to a string).
+    $lines = @(if ($existed) { $old -split "`r?`n" })
     if ($lines.Count -gt 0 -and $lines[-1] -eq '') { $lines = @($lines | Select-Object -SkipLast 1) }
 
     $out = New-Object System.Collections.Generic.List[string]
@@ -71,15 +67,11 @@ try {
     Restart-Service -Name VMTools -Force
     $tools = Get-Service -Name VMTools
 
-    Save-Result $true $changed '' ([ordered]@{
+    @{ changed = $changed; details = ([ordered]@{
             path                = $path
             existed             = $existed
             exclude_nics_before = $before
             exclude_nics        = ''
             vmtools             = [ordered]@{ name = $tools.Name; status = "$($tools.Status)"; start_type = "$($tools.StartType)" }
-        })
-    exit 0
-} catch {
-    Save-Result $false $false $_.Exception.Message @{}
-    exit 1
+        }) }
 }

@@ -16,23 +16,11 @@ param(
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
-Set-StrictMode -Version Latest
+# Stop first, so a missing gild-common.ps1 fails the script (exit 1).
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'gild-common.ps1')
 
-function Save-Result([bool]$Ok, [bool]$Changed, [string]$Err, $Details) {
-    $r = [ordered]@{ script = 'set-authorized-key'; success = $Ok; changed = $Changed; error = $(if ($Err) { $Err } else { $null }); details = $Details }
-    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $ResultPath) | Out-Null
-    [IO.File]::WriteAllText($ResultPath, ($r | ConvertTo-Json -Depth 6), [Text.UTF8Encoding]::new($false))
-}
-
-function Get-AclSummary([string]$Path) {
-    @((Get-Acl -LiteralPath $Path).Access | ForEach-Object {
-            $rights = if ("$($_.FileSystemRights)" -eq 'FullControl') { 'F' } else { "$($_.FileSystemRights)" }
-            "$($_.IdentityReference):($rights)"
-        })
-}
-
-try {
+Invoke-GildScript $ResultPath 'set-authorized-key' {
     $sshDir = Join-Path $env:ProgramData 'ssh'
     if (-not (Test-Path -LiteralPath $sshDir -PathType Container)) {
         throw "$sshDir does not exist: OpenSSH server is not installed (run install-openssh.ps1 first)"
@@ -59,24 +47,20 @@ try {
     $changed = -not (Test-Path -LiteralPath $target) -or ([IO.File]::ReadAllText($target) -ne $content)
     [IO.File]::WriteAllText($target, $content, [Text.Encoding]::ASCII)
 
-    $aclBefore = (Get-AclSummary $target) -join ';'
+    $aclBefore = (Get-GildAclSummary $target) -join ';'
     # /reset drops any explicit entries, /inheritance:r the inherited ones
     # (which include Users), then only the two grants remain.
     icacls.exe $target /reset | Out-Null
     icacls.exe $target /inheritance:r /grant 'Administrators:F' /grant 'SYSTEM:F' | Out-Null
     if ($LASTEXITCODE -ne 0) { throw "icacls failed on $target with exit code $LASTEXITCODE" }
-    $acl = Get-AclSummary $target
+    $acl = Get-GildAclSummary $target
     if (($acl -join ';') -ne $aclBefore) { $changed = $true }
 
-    Save-Result $true $changed '' ([ordered]@{
+    @{ changed = $changed; details = ([ordered]@{
             path         = $target
             encoding     = 'ascii'
             key_count    = $lines.Count
             fingerprints = $fingerprints
             acl          = $acl
-        })
-    exit 0
-} catch {
-    Save-Result $false $false $_.Exception.Message @{}
-    exit 1
+        }) }
 }

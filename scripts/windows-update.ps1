@@ -15,21 +15,11 @@ param(
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
-Set-StrictMode -Version Latest
+# Stop first, so a missing gild-common.ps1 fails the script (exit 1).
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'gild-common.ps1')
 
-function Save-Result([bool]$Ok, [bool]$Changed, [string]$Err, $Details) {
-    $r = [ordered]@{ script = 'windows-update'; success = $Ok; changed = $Changed; error = $(if ($Err) { $Err } else { $null }); details = $Details }
-    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $ResultPath) | Out-Null
-    [IO.File]::WriteAllText($ResultPath, ($r | ConvertTo-Json -Depth 6), [Text.UTF8Encoding]::new($false))
-}
-
-function Test-RebootPending {
-    (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') -or
-    (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
-}
-
-try {
+Invoke-GildScript $ResultPath 'windows-update' {
     $requested = @($KbIds -split '[,\s]+' | Where-Object { $_ } | ForEach-Object { $_.Trim().ToUpperInvariant() })
     foreach ($kb in $requested) {
         if ($kb -notmatch '^KB\d{6,7}$') { throw "'$kb' is not a KB identifier like KB5044281" }
@@ -63,13 +53,9 @@ try {
         if ($result.ResultCode -ne 2) { throw "Windows Update finished with result code $($result.ResultCode)" }
     }
 
-    Save-Result $true ($toInstall.Count -gt 0) '' ([ordered]@{
+    @{ changed = ($toInstall.Count -gt 0); details = ([ordered]@{
             installed         = @($names)
             already_installed = $already
-            reboot_required   = [bool](Test-RebootPending)
-        })
-    exit 0
-} catch {
-    Save-Result $false $false $_.Exception.Message @{}
-    exit 1
+            reboot_required   = [bool](Test-GildRebootPending)
+        }) }
 }

@@ -48,12 +48,7 @@ async fn unknown_route_and_wrong_method_answer_with_vapi_bodies() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error_type(&body), "OPERATION_NOT_FOUND");
     let vm = h.vm_id("win2022-base");
-    let (status, body) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/power?action=explode"),
-            json!(null),
-        )
-        .await;
+    let (status, body) = h.act(&vm, "power?action=explode").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error_type(&body), "OPERATION_NOT_FOUND");
 }
@@ -151,12 +146,7 @@ async fn templates_are_absent_from_the_vm_list_but_answer_get_and_refuse_power_o
     let (status, info) = h.get(&format!("/api/vcenter/vm/{template}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(info["name"], "win2019-template");
-    let (status, body) = h
-        .post(
-            &format!("/api/vcenter/vm/{template}/power?action=start"),
-            json!(null),
-        )
-        .await;
+    let (status, body) = h.act(&template, "power?action=start").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_type(&body), "UNSUPPORTED");
 }
@@ -237,12 +227,7 @@ async fn powered_on_vm_cannot_be_deleted_until_stopped() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_type(&body), "NOT_ALLOWED_IN_CURRENT_STATE");
-    let (status, _) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/power?action=stop"),
-            json!(null),
-        )
-        .await;
+    let (status, _) = h.act(&vm, "power?action=stop").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = h
         .call(Method::DELETE, &format!("/api/vcenter/vm/{vm}"), None)
@@ -257,18 +242,10 @@ async fn power_start_twice_is_already_in_desired_state() {
     let h = Harness::default().await;
     let vm = h.clone_base("twice").await;
     h.power_on(&vm).await;
-    let (status, body) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/power?action=start"),
-            json!(null),
-        )
-        .await;
+    let (status, body) = h.act(&vm, "power?action=start").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_type(&body), "ALREADY_IN_DESIRED_STATE");
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_ON"
-    );
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_ON");
 }
 
 #[tokio::test]
@@ -282,17 +259,10 @@ async fn hardware_upgrade_only_when_powered_off() {
         (status, error_type(&body)),
         (StatusCode::BAD_REQUEST, "NOT_ALLOWED_IN_CURRENT_STATE")
     );
-    h.post(
-        &format!("/api/vcenter/vm/{vm}/power?action=stop"),
-        json!(null),
-    )
-    .await;
+    h.act(&vm, "power?action=stop").await;
     let (status, _) = h.post(&path, json!({"version": "VMX_21"})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/hardware")).await.1["version"],
-        "VMX_21"
-    );
+    assert_eq!(h.vm_get(&vm, "hardware").await["version"], "VMX_21");
     let (status, body) = h.post(&path, json!({"version": "VMX_15"})).await;
     assert_eq!(
         (status, error_type(&body)),
@@ -316,15 +286,10 @@ async fn tools_report_version_number_and_policy_changes() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["upgrade_policy"],
+        h.vm_get(&vm, "tools").await["upgrade_policy"],
         "UPGRADE_AT_POWER_CYCLE"
     );
-    let (status, body) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/tools/installer?action=connect"),
-            json!(null),
-        )
-        .await;
+    let (status, body) = h.act(&vm, "tools/installer?action=connect").await;
     assert_eq!(
         (status, error_type(&body)),
         (StatusCode::BAD_REQUEST, "NOT_ALLOWED_IN_CURRENT_STATE")
@@ -367,4 +332,43 @@ async fn inventory_file_seeds_the_world() {
     let (_, vms) = h.get("/api/vcenter/vm?power_states=POWERED_ON").await;
     assert_eq!(vms.as_array().unwrap().len(), 1, "{vms}");
     assert_eq!(vms[0]["name"], "jump-host");
+}
+
+/// Polls an `/api` task until it leaves RUNNING. With instant timing the
+/// background clone finishes within a few scheduler turns.
+async fn finished_task(h: &Harness, task: &serde_json::Value) -> serde_json::Value {
+    let id = task.as_str().expect("task id string");
+    for _ in 0..100 {
+        let (status, info) = h.get(&format!("/api/cis/tasks/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{info}");
+        if info["status"] != "RUNNING" {
+            return info;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("task {id} still running after 100 polls");
+}
+
+#[tokio::test]
+async fn clone_as_a_task_answers_202_and_the_task_reports_the_new_vm() {
+    let h = Harness::default().await;
+    let source = h.vm_id("win2022-base");
+    let spec = json!({"source": source, "name": "via-task"});
+    let (status, task) = h
+        .post("/api/vcenter/vm?action=clone&vmw-task=true", spec.clone())
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let info = finished_task(&h, &task).await;
+    assert_eq!(info["status"], "SUCCEEDED", "{info}");
+    let id = info["result"].as_str().unwrap();
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{id}")).await.1["name"],
+        "via-task"
+    );
+    let (_, task) = h
+        .post("/api/vcenter/vm?action=clone&vmw-task=true", spec)
+        .await;
+    let info = finished_task(&h, &task).await;
+    assert_eq!(info["status"], "FAILED");
+    assert_eq!(info["error"]["error_type"], "ALREADY_EXISTS");
 }

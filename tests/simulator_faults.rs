@@ -116,28 +116,21 @@ async fn tools_never_start_keeps_guest_info_unavailable() {
     let fine = h.clone_base("fine").await;
     h.power_on(&stuck).await;
     h.power_on(&fine).await;
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{stuck}/tools")).await.1["run_state"],
-        "NOT_RUNNING"
-    );
+    assert_eq!(h.vm_get(&stuck, "tools").await["run_state"], "NOT_RUNNING");
     assert_eq!(
         h.get(&format!("/api/vcenter/vm/{stuck}/guest/identity"))
             .await
             .0,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{fine}/tools")).await.1["run_state"],
-        "RUNNING"
-    );
+    assert_eq!(h.vm_get(&fine, "tools").await["run_state"], "RUNNING");
 }
 
 #[tokio::test]
 async fn apipa_fault_reports_a_link_local_address() {
     let h = Harness::default().await;
     h.sim.admin().set_faults(faults("apipa"));
-    let vm = h.clone_base("nodhcp").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("nodhcp").await;
     let (_, id) = h.get(&format!("/api/vcenter/vm/{vm}/guest/identity")).await;
     assert!(
         id["ip_address"].as_str().unwrap().starts_with("169.254."),
@@ -155,8 +148,7 @@ async fn process_hang_never_finishes_and_process_exit_forces_the_code() {
     h.sim.admin().set_faults(faults(
         "process-hang=cmd.exe next=1; process-exit=cmd.exe code=42",
     ));
-    let vm = h.clone_base("procfault").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("procfault").await;
     let (_, hung) = h
         .run(&vm, r"C:\Windows\System32\cmd.exe", "/c exit 0")
         .await;
@@ -178,35 +170,11 @@ async fn process_hang_never_finishes_and_process_exit_forces_the_code() {
 async fn sysprep_fail_fault_leaves_the_vm_running_with_setuperr_log() {
     let h = Harness::default().await;
     h.sim.admin().set_faults(faults("sysprep-fail"));
-    let vm = h.clone_base("badprep").await;
-    h.power_on(&vm).await;
-    let unattend =
-        r#"<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"></unattend>"#;
-    let (_, url) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
-            json!({"credentials": h.credentials(), "spec": {"path": r"C:\u.xml", "attributes": {"size": unattend.len()}}}),
-        )
-        .await;
-    h.http
-        .put(url.as_str().unwrap().replace('*', "127.0.0.1"))
-        .body(unattend)
-        .send()
-        .await
-        .unwrap();
-    let (_, pid) = h
-        .run(
-            &vm,
-            r"C:\Windows\System32\Sysprep\sysprep.exe",
-            r"/generalize /oobe /shutdown /unattend:C:\u.xml",
-        )
-        .await;
+    let vm = h.powered_clone("badprep").await;
+    let (_, pid) = h.run_sysprep(&vm).await;
     let info = h.process_info(&vm, pid.as_i64().unwrap()).await;
     assert_ne!(info["exit_code"], 0);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_ON"
-    );
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_ON");
     let id = gild::vsphere::ids::VmId::new(vm.as_str());
     assert!(h
         .sim
@@ -218,43 +186,23 @@ async fn sysprep_fail_fault_leaves_the_vm_running_with_setuperr_log() {
 #[tokio::test]
 async fn transfer_break_cuts_a_download_short() {
     let h = Harness::default().await;
-    let vm = h.clone_base("cut").await;
-    h.power_on(&vm).await;
-    let content = vec![7u8; 300_000];
-    let create = |path: &str, size: Option<usize>| {
-        let spec = match size {
-            Some(s) => json!({"path": path, "attributes": {"size": s, "overwrite": true}}),
-            None => json!({"path": path}),
-        };
-        json!({"credentials": h.credentials(), "spec": spec})
-    };
-    let route = format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create");
-    let (_, up) = h
-        .post(&route, create(r"C:\blob.bin", Some(content.len())))
-        .await;
-    h.http
-        .put(up.as_str().unwrap().replace('*', "127.0.0.1"))
-        .body(content.clone())
-        .send()
+    let vm = h.powered_clone("cut").await;
+    let stored = h
+        .upload(&vm, r"C:\blob.bin", vec![7u8; 300_000])
         .await
         .unwrap();
+    assert_eq!(stored.status(), StatusCode::OK);
     h.sim
         .admin()
         .set_faults(faults("transfer-break=1000 method=GET"));
-    let (_, down) = h.post(&route, create(r"C:\blob.bin", None)).await;
-    let result = h
-        .http
-        .get(down.as_str().unwrap().replace('*', "127.0.0.1"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await;
-    assert!(
-        result.is_err(),
-        "the body must fail mid-stream, got {:?} bytes",
-        result.map(|b| b.len())
-    );
+    let url = h.ticket(&vm, json!({"path": r"C:\blob.bin"})).await;
+    // Depending on buffering the cut lands before or after the headers; either
+    // way the client must not receive the whole file.
+    let complete = match h.http.get(url).send().await {
+        Err(_) => None,
+        Ok(resp) => resp.bytes().await.ok().map(|b| b.len()),
+    };
+    assert_eq!(complete, None, "the download must fail mid-stream");
 }
 
 #[tokio::test]
@@ -263,30 +211,14 @@ async fn transfer_break_cuts_an_upload_and_stores_nothing() {
     h.sim
         .admin()
         .set_faults(faults("transfer-break=1000 method=PUT"));
-    let vm = h.clone_base("cutup").await;
-    h.power_on(&vm).await;
-    let content = vec![1u8; 200_000];
-    let (_, up) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
-            json!({"credentials": h.credentials(), "spec": {"path": r"C:\half.bin", "attributes": {"size": content.len()}}}),
-        )
-        .await;
-    let result = h
-        .http
-        .put(up.as_str().unwrap().replace('*', "127.0.0.1"))
-        .body(content)
-        .send()
-        .await;
+    let vm = h.powered_clone("cutup").await;
+    let result = h.upload(&vm, r"C:\half.bin", vec![1u8; 200_000]).await;
     assert!(
         result.is_err(),
         "expected a broken connection, got {result:?}"
     );
-    assert!(h
-        .sim
-        .admin()
-        .guest_file(&gild::vsphere::ids::VmId::new(vm.as_str()), r"C:\half.bin")
-        .is_none());
+    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    assert!(h.sim.admin().guest_file(&id, r"C:\half.bin").is_none());
 }
 
 #[tokio::test]
@@ -326,6 +258,8 @@ async fn admin_http_prefix_sets_faults_and_reports_state_without_a_session() {
         .await
         .unwrap();
     assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let listed = h.admin_get("/_sim/faults").await;
+    assert_eq!(listed, json!(["busy route=/api/vcenter/network next=1"]));
     assert_eq!(
         h.get("/api/vcenter/network").await.0,
         StatusCode::INTERNAL_SERVER_ERROR
@@ -338,39 +272,36 @@ async fn admin_http_prefix_sets_faults_and_reports_state_without_a_session() {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    let vms: serde_json::Value = h
-        .http
-        .get(h.url("/_sim/vms"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let vms = h.admin_get("/_sim/vms").await;
     assert!(vms
         .as_array()
         .unwrap()
         .iter()
         .any(|v| v["name"] == "win2022-base" && v["template"] == false));
-    let requests: serde_json::Value = h
+    let base = h.vm_id("win2022-base");
+    let services = h.admin_get(&format!("/_sim/vms/{base}/services")).await;
+    assert!(
+        services
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "VMTools"),
+        "{services}"
+    );
+    let conf = h
         .http
-        .get(h.url("/_sim/requests"))
+        .get(h.url(&format!("/_sim/vms/{base}/file")))
+        .query(&[("path", r"C:\ProgramData\VMware\VMware Tools\tools.conf")])
         .send()
         .await
         .unwrap()
-        .json()
+        .text()
         .await
         .unwrap();
+    assert!(conf.contains("exclude-nics"), "{conf}");
+    let requests = h.admin_get("/_sim/requests").await;
     assert_eq!(requests["counts"]["GET /api/vcenter/network"], 1);
-    let conns: serde_json::Value = h
-        .http
-        .get(h.url("/_sim/connections"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let conns = h.admin_get("/_sim/connections").await;
     assert!(conns["connections"].as_u64().unwrap() >= 1);
 }
 
@@ -384,11 +315,7 @@ async fn request_log_counts_routes_and_one_client_uses_one_connection() {
             StatusCode::OK
         );
     }
-    h.post(
-        &format!("/api/vcenter/vm/{vm}/power?action=start"),
-        json!(null),
-    )
-    .await;
+    h.act(&vm, "power?action=start").await;
     let admin = h.sim.admin();
     let counts = admin.route_counts();
     assert_eq!(counts.get("GET /api/vcenter/vm/{vm}/power"), Some(&20));

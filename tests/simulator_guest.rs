@@ -3,7 +3,7 @@
 
 mod simulator_support;
 
-use gild::simulator::{SimulatorConfig, Timing};
+use gild::simulator::Timing;
 use reqwest::StatusCode;
 use serde_json::json;
 use simulator_support::{error_type, Harness};
@@ -16,17 +16,9 @@ async fn guest_info_is_503_until_tools_start() {
         tools_start: Duration::from_secs(3600),
         ..Timing::instant()
     };
-    let h = Harness::start(SimulatorConfig {
-        timing,
-        ..Default::default()
-    })
-    .await;
-    let vm = h.clone_base("slow-tools").await;
-    h.power_on(&vm).await;
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
-        "NOT_RUNNING"
-    );
+    let h = Harness::with_timing(timing).await;
+    let vm = h.powered_clone("slow-tools").await;
+    assert_eq!(h.vm_get(&vm, "tools").await["run_state"], "NOT_RUNNING");
     for route in [
         "guest/identity",
         "guest/networking",
@@ -46,12 +38,8 @@ async fn guest_info_is_503_until_tools_start() {
 #[tokio::test]
 async fn after_power_on_the_guest_reports_dhcp_ip_hostname_and_os() {
     let h = Harness::default().await;
-    let vm = h.clone_base("web-01").await;
-    h.power_on(&vm).await;
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/tools")).await.1["run_state"],
-        "RUNNING"
-    );
+    let vm = h.powered_clone("web-01").await;
+    assert_eq!(h.vm_get(&vm, "tools").await["run_state"], "RUNNING");
     let (status, id) = h.get(&format!("/api/vcenter/vm/{vm}/guest/identity")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(id["host_name"], "WEB-01");
@@ -72,10 +60,7 @@ async fn after_power_on_the_guest_reports_dhcp_ip_hostname_and_os() {
         .get(&format!("/api/vcenter/vm/{vm}/guest/operations"))
         .await;
     assert_eq!(ops["guest_operations_ready"], true);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/guest/power")).await.1["state"],
-        "RUNNING"
-    );
+    assert_eq!(h.vm_get(&vm, "guest/power").await["state"], "RUNNING");
 }
 
 #[tokio::test]
@@ -92,8 +77,7 @@ async fn guest_ops_on_a_powered_off_vm_are_not_allowed() {
 #[tokio::test]
 async fn bad_guest_credentials_are_401() {
     let h = Harness::default().await;
-    let vm = h.clone_base("creds").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("creds").await;
     let bad = json!({"interactive_session": false, "type": "USERNAME_PASSWORD", "user_name": "Administrator", "password": "nope"});
     let (status, body) = h
         .post(
@@ -108,8 +92,7 @@ async fn bad_guest_credentials_are_401() {
 #[tokio::test]
 async fn process_create_returns_pid_and_get_reports_exit_code() {
     let h = Harness::default().await;
-    let vm = h.clone_base("proc").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("proc").await;
     let (status, pid) = h
         .run(&vm, r"C:\Windows\System32\cmd.exe", "/c exit 3")
         .await;
@@ -130,8 +113,7 @@ async fn process_create_returns_pid_and_get_reports_exit_code() {
 #[tokio::test]
 async fn unknown_program_is_404_with_file_error_details() {
     let h = Harness::default().await;
-    let vm = h.clone_base("noprog").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("noprog").await;
     let (status, body) = h.run(&vm, r"C:\nope\missing.exe", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["data"]["reason"], "FILE_NOT_FOUND");
@@ -147,8 +129,7 @@ async fn unknown_program_is_404_with_file_error_details() {
 #[tokio::test]
 async fn unknown_pid_is_404() {
     let h = Harness::default().await;
-    let vm = h.clone_base("nopid").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("nopid").await;
     let (status, body) = h
         .post(
             &format!("/api/vcenter/vm/{vm}/guest/processes/77777?action=get"),
@@ -159,27 +140,12 @@ async fn unknown_pid_is_404() {
     assert_eq!(body["data"]["pid"], 77777);
 }
 
-/// Creates a transfer ticket and returns the URL with `*` replaced.
-async fn ticket(h: &Harness, vm: &str, spec: serde_json::Value) -> String {
-    let (status, url) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
-            json!({"credentials": h.credentials(), "spec": spec}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{url}");
-    let url = url.as_str().unwrap();
-    assert!(url.contains("://*:"), "{url}");
-    url.replace('*', "127.0.0.1")
-}
-
 #[tokio::test]
 async fn file_transfer_round_trip_is_once_only() {
     let h = Harness::default().await;
-    let vm = h.clone_base("xfer").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("xfer").await;
     let content = b"hello from the host\r\n".to_vec();
-    let up = ticket(&h, &vm, json!({"path": r"C:\Windows\Temp\hello.txt", "attributes": {"size": content.len(), "overwrite": true}})).await;
+    let up = h.ticket(&vm, json!({"path": r"C:\Windows\Temp\hello.txt", "attributes": {"size": content.len(), "overwrite": true}})).await;
     let resp = h.http.put(&up).body(content.clone()).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let again = h.http.put(&up).body(content.clone()).send().await.unwrap();
@@ -191,7 +157,9 @@ async fn file_transfer_round_trip_is_once_only() {
             .guest_file(&vm_id, r"c:/windows/temp/HELLO.txt"),
         Some(content.clone())
     );
-    let down = ticket(&h, &vm, json!({"path": r"C:\Windows\Temp\hello.txt"})).await;
+    let down = h
+        .ticket(&vm, json!({"path": r"C:\Windows\Temp\hello.txt"}))
+        .await;
     let got = h
         .http
         .get(&down)
@@ -207,13 +175,9 @@ async fn file_transfer_round_trip_is_once_only() {
 #[tokio::test]
 async fn large_upload_streams_to_disk_and_downloads_intact() {
     let h = Harness::default().await;
-    let vm = h.clone_base("bigxfer").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("bigxfer").await;
     let content: Vec<u8> = (0..6 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    let up = ticket(
-        &h,
-        &vm,
-        json!({"path": r"C:\big.bin", "attributes": {"size": content.len(), "overwrite": false}}),
+    let up = h.ticket(&vm, json!({"path": r"C:\big.bin", "attributes": {"size": content.len(), "overwrite": false}}),
     )
     .await;
     assert_eq!(
@@ -226,7 +190,7 @@ async fn large_upload_streams_to_disk_and_downloads_intact() {
             .status(),
         StatusCode::OK
     );
-    let down = ticket(&h, &vm, json!({"path": r"C:\big.bin"})).await;
+    let down = h.ticket(&vm, json!({"path": r"C:\big.bin"})).await;
     let got = h
         .http
         .get(&down)
@@ -246,8 +210,7 @@ async fn large_upload_streams_to_disk_and_downloads_intact() {
 #[tokio::test]
 async fn upload_onto_existing_file_without_overwrite_is_already_exists() {
     let h = Harness::default().await;
-    let vm = h.clone_base("exists").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("exists").await;
     let (status, body) = h
         .post(
             &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
@@ -263,8 +226,7 @@ async fn upload_onto_existing_file_without_overwrite_is_already_exists() {
 #[tokio::test]
 async fn directories_and_files_can_be_created_listed_inspected_and_deleted() {
     let h = Harness::default().await;
-    let vm = h.clone_base("fs").await;
-    h.power_on(&vm).await;
+    let vm = h.powered_clone("fs").await;
     let creds = h.credentials();
     let base = format!("/api/vcenter/vm/{vm}/guest/filesystem");
     let (status, _) = h
@@ -274,12 +236,12 @@ async fn directories_and_files_can_be_created_listed_inspected_and_deleted() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let up = ticket(
-        &h,
-        &vm,
-        json!({"path": r"C:\gild\work\a.txt", "attributes": {"size": 3}}),
-    )
-    .await;
+    let up = h
+        .ticket(
+            &vm,
+            json!({"path": r"C:\gild\work\a.txt", "attributes": {"size": 3}}),
+        )
+        .await;
     h.http.put(&up).body("abc").send().await.unwrap();
     let (status, list) = h
         .post(
@@ -328,19 +290,10 @@ async fn directories_and_files_can_be_created_listed_inspected_and_deleted() {
 #[tokio::test]
 async fn guest_shutdown_powers_the_vm_off() {
     let h = Harness::default().await;
-    let vm = h.clone_base("shut").await;
-    h.power_on(&vm).await;
-    let (status, _) = h
-        .post(
-            &format!("/api/vcenter/vm/{vm}/guest/power?action=shutdown"),
-            json!(null),
-        )
-        .await;
+    let vm = h.powered_clone("shut").await;
+    let (status, _) = h.act(&vm, "guest/power?action=shutdown").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_OFF"
-    );
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_OFF");
 }
 
 #[tokio::test]
@@ -349,62 +302,123 @@ async fn guest_shutdown_with_a_delay_reports_shutting_down_first() {
         guest_shutdown: Duration::from_secs(3600),
         ..Timing::instant()
     };
-    let h = Harness::start(SimulatorConfig {
-        timing,
-        ..Default::default()
-    })
-    .await;
-    let vm = h.clone_base("slowshut").await;
-    h.power_on(&vm).await;
-    h.post(
-        &format!("/api/vcenter/vm/{vm}/guest/power?action=shutdown"),
-        json!(null),
-    )
-    .await;
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/guest/power")).await.1["state"],
-        "SHUTTING_DOWN"
-    );
-    assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_ON"
-    );
-}
-
-const UNATTEND: &str = r#"<?xml version="1.0" encoding="utf-8"?><unattend xmlns="urn:schemas-microsoft-com:unattend"></unattend>"#;
-
-/// Uploads an unattend file and starts sysprep; returns the pid.
-pub async fn run_sysprep(h: &Harness, vm: &str) -> i64 {
-    let up = ticket(h, vm, json!({"path": r"C:\Windows\Temp\unattend.xml", "attributes": {"size": UNATTEND.len(), "overwrite": true}})).await;
-    assert_eq!(
-        h.http
-            .put(&up)
-            .body(UNATTEND)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    let (status, pid) = h
-        .run(
-            vm,
-            r"C:\Windows\System32\Sysprep\sysprep.exe",
-            r"/generalize /oobe /shutdown /unattend:C:\Windows\Temp\unattend.xml",
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{pid}");
-    pid.as_i64().unwrap()
+    let h = Harness::with_timing(timing).await;
+    let vm = h.powered_clone("slowshut").await;
+    h.act(&vm, "guest/power?action=shutdown").await;
+    assert_eq!(h.vm_get(&vm, "guest/power").await["state"], "SHUTTING_DOWN");
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_ON");
 }
 
 #[tokio::test]
 async fn sysprep_generalize_powers_the_vm_off() {
     let h = Harness::default().await;
-    let vm = h.clone_base("sysprep").await;
-    h.power_on(&vm).await;
-    run_sysprep(&h, &vm).await;
+    let vm = h.powered_clone("sysprep").await;
+    let (status, pid) = h.run_sysprep(&vm).await;
+    assert_eq!(status, StatusCode::CREATED, "{pid}");
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_OFF");
+}
+
+#[tokio::test]
+async fn guest_reboot_brings_tools_back_and_reset_suspend_change_power() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("cycle").await;
+    let (status, _) = h.act(&vm, "guest/power?action=reboot").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(h.vm_get(&vm, "tools").await["run_state"], "RUNNING");
+    let (status, _) = h.act(&vm, "power?action=reset").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = h.act(&vm, "power?action=suspend").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "SUSPENDED");
+    assert_eq!(h.vm_get(&vm, "guest/power").await["state"], "STANDBY");
+    let (status, body) = h.act(&vm, "guest/power?action=reboot").await;
     assert_eq!(
-        h.get(&format!("/api/vcenter/vm/{vm}/power")).await.1["state"],
-        "POWERED_OFF"
+        (status, error_type(&body)),
+        (StatusCode::BAD_REQUEST, "NOT_ALLOWED_IN_CURRENT_STATE")
     );
+    h.power_on(&vm).await;
+    assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_ON");
+}
+
+#[tokio::test]
+async fn tools_upgrade_and_installer_work_on_a_running_vm() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("toolsup").await;
+    let installer = format!("/api/vcenter/vm/{vm}/tools/installer");
+    assert_eq!(
+        h.post(&format!("{installer}?action=connect"), json!(null))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(h.get(&installer).await.1["is_connected"], true);
+    assert_eq!(
+        h.post(&format!("{installer}?action=disconnect"), json!(null))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(h.get(&installer).await.1["is_connected"], false);
+    let before = h.vm_get(&vm, "tools").await;
+    assert_eq!(before["version_status"], "SUPPORTED_OLD");
+    let (status, _) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/tools?action=upgrade"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let after = h.vm_get(&vm, "tools").await;
+    assert_eq!(after["version_status"], "CURRENT");
+    assert!(after["version_number"].as_i64() > before["version_number"].as_i64());
+    let (status, body) = h
+        .post(
+            &format!("/api/vcenter/vm/{vm}/tools?action=upgrade"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, error_type(&body)),
+        (StatusCode::BAD_REQUEST, "ALREADY_IN_DESIRED_STATE")
+    );
+}
+
+#[tokio::test]
+async fn stopping_the_vmtools_service_in_the_guest_stops_tools_reporting() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("svc").await;
+    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    let stopped = h.sim.admin().with_guest(&id, |g| {
+        g.set_service_status("VMTools", gild::simulator::guest::ServiceStatus::Stopped)
+    });
+    assert_eq!(stopped, Some(Ok(())));
+    assert_eq!(h.vm_get(&vm, "tools").await["run_state"], "NOT_RUNNING");
+    assert_eq!(
+        h.get(&format!("/api/vcenter/vm/{vm}/guest/operations"))
+            .await
+            .0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+#[tokio::test]
+async fn upload_larger_than_announced_is_refused() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("liar").await;
+    let url = h
+        .ticket(
+            &vm,
+            json!({"path": r"C:\liar.txt", "attributes": {"size": 3}}),
+        )
+        .await;
+    let resp = h
+        .http
+        .put(url)
+        .body("more than three bytes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    assert!(h.sim.admin().guest_file(&id, r"C:\liar.txt").is_none());
 }

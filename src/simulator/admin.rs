@@ -26,25 +26,50 @@ pub struct LogEntry {
     pub status: u16,
 }
 
+/// How many request-log entries are kept; older ones are dropped (the
+/// per-route counts keep counting), so a long `serve` stays bounded.
+pub const LOG_CAPACITY: usize = 100_000;
+
+#[derive(Default)]
+struct RequestLog {
+    entries: std::collections::VecDeque<LogEntry>,
+    counts: BTreeMap<String, u64>,
+}
+
 #[derive(Default)]
 pub struct Metrics {
-    log: Mutex<Vec<LogEntry>>,
+    log: Mutex<RequestLog>,
     connections: AtomicU64,
 }
 
 impl Metrics {
-    pub fn record(&self, entry: LogEntry) {
+    fn with_log<T>(&self, f: impl FnOnce(&mut RequestLog) -> T) -> T {
         match self.log.lock() {
-            Ok(mut g) => g.push(entry),
-            Err(poisoned) => poisoned.into_inner().push(entry),
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
         }
     }
 
+    pub fn record(&self, entry: LogEntry) {
+        self.with_log(|log| {
+            *log.counts
+                .entry(format!("{} {}", entry.method, entry.route))
+                .or_insert(0) += 1;
+            if log.entries.len() == LOG_CAPACITY {
+                log.entries.pop_front();
+            }
+            log.entries.push_back(entry);
+        })
+    }
+
+    /// The most recent entries, oldest first.
     pub fn log(&self) -> Vec<LogEntry> {
-        match self.log.lock() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.with_log(|log| log.entries.iter().cloned().collect())
+    }
+
+    /// `"METHOD route"` → number of requests since start.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.with_log(|log| log.counts.clone())
     }
 
     pub fn connection_opened(&self) {
@@ -147,13 +172,7 @@ impl Admin {
 
     /// `"METHOD route"` → number of requests.
     pub fn route_counts(&self) -> BTreeMap<String, u64> {
-        let mut counts = BTreeMap::new();
-        for e in self.shared.metrics.log() {
-            *counts
-                .entry(format!("{} {}", e.method, e.route))
-                .or_insert(0) += 1;
-        }
-        counts
+        self.shared.metrics.counts()
     }
 
     pub fn connection_count(&self) -> u64 {
@@ -190,7 +209,7 @@ async fn get_faults(State(s): State<Shared>) -> Json<Vec<String>> {
             .spec()
             .rules
             .iter()
-            .map(|r| format!("{r:?}"))
+            .map(ToString::to_string)
             .collect(),
     )
 }

@@ -193,13 +193,13 @@ impl Machine {
                 }
             }
         }
-        self.processes.retain(|_, p| match (p.ends_at, p.finished) {
-            (Some(end), _) => end + PROCESS_RETENTION > now,
-            (None, _) => true,
-        });
+        self.processes
+            .retain(|_, p| p.ends_at.map_or(true, |end| end + PROCESS_RETENTION > now));
         for p in self.processes.values_mut() {
-            if p.finished.is_none() && p.is_finished(now) {
-                p.finished = Some(chrono::Utc::now());
+            if let (None, Some(end)) = (p.finished, p.ends_at.filter(|end| *end <= now)) {
+                // Wall-clock exit time: as long ago as the exit instant is.
+                let ago = chrono::Duration::from_std(now - end).unwrap_or_default();
+                p.finished = Some(chrono::Utc::now() - ago);
             }
         }
     }
@@ -353,4 +353,105 @@ fn uuid_for(id: &VmId, kind: u8) -> String {
         .parse()
         .unwrap_or(0);
     format!("42{kind:02x}1e5a-0000-4000-8000-{n:012x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::inventory::Inventory;
+
+    /// The built-in base VM with `timing`, instants passed explicitly so no test sleeps.
+    fn base_vm(timing: Timing) -> Machine {
+        let inventory = Inventory::builtin();
+        let seed = &inventory.datacenters[0].vms[0];
+        let mut vm = Machine::from_seed(
+            VmId::new("vm-1"),
+            seed,
+            DatacenterId::new("datacenter-1"),
+            FolderId::new("group-v1"),
+            DatastoreId::new("datastore-1"),
+            None,
+            None,
+            None,
+            120,
+        );
+        vm.set_timing(&timing);
+        vm.guest
+            .set_credentials("Administrator", crate::secret::Secret::new("pw"));
+        vm
+    }
+
+    fn timing() -> Timing {
+        Timing {
+            tools_start: Duration::from_secs(30),
+            ip_assign: Duration::from_secs(10),
+            ..Timing::instant()
+        }
+    }
+
+    #[test]
+    fn tools_then_ip_appear_after_their_delays() {
+        let mut vm = base_vm(timing());
+        let t0 = Instant::now();
+        vm.power_on(t0, false, false);
+        let subnet = [10, 0, 0];
+        assert!(!vm.tools_running(t0 + Duration::from_secs(29)));
+        assert!(vm.tools_running(t0 + Duration::from_secs(30)));
+        assert_eq!(vm.guest_ip(t0 + Duration::from_secs(39), subnet), None);
+        assert_eq!(
+            vm.guest_ip(t0 + Duration::from_secs(40), subnet).as_deref(),
+            Some("10.0.0.120")
+        );
+    }
+
+    #[test]
+    fn pending_reboot_stops_tools_until_it_is_due() {
+        let mut vm = base_vm(timing());
+        let t0 = Instant::now();
+        vm.power_on(t0, false, false);
+        let later = t0 + Duration::from_secs(60);
+        assert!(vm.tools_running(later));
+        vm.schedule(later + Duration::from_secs(5), Pending::Reboot);
+        assert!(!vm.tools_running(later));
+        vm.settle(later + Duration::from_secs(5));
+        // Tools start counting again from the reboot.
+        assert!(!vm.tools_running(later + Duration::from_secs(20)));
+        assert!(vm.tools_running(later + Duration::from_secs(35)));
+    }
+
+    #[test]
+    fn exited_processes_are_forgotten_after_the_retention_window() {
+        let mut vm = base_vm(Timing::instant());
+        let t0 = Instant::now();
+        vm.power_on(t0, false, false);
+        let spec = ProcessSpec {
+            path: crate::simulator::guest::CMD_PATH.into(),
+            arguments: Some("/c exit 5".into()),
+            ..Default::default()
+        };
+        let pid = vm.start_process(t0, "Administrator", &spec, None).unwrap();
+        vm.settle(t0 + Duration::from_secs(299));
+        assert_eq!(vm.processes.get(&pid.0).map(|p| p.exit_code), Some(5));
+        vm.settle(t0 + PROCESS_RETENTION);
+        assert!(!vm.processes.contains_key(&pid.0));
+    }
+
+    #[test]
+    fn hung_process_is_kept_and_killed_by_power_off() {
+        let mut vm = base_vm(Timing::instant());
+        let t0 = Instant::now();
+        vm.power_on(t0, false, false);
+        let spec = ProcessSpec {
+            path: crate::simulator::guest::CMD_PATH.into(),
+            ..Default::default()
+        };
+        let hang = Some(crate::simulator::faults::FaultKind::ProcessHang {
+            program: "cmd.exe".into(),
+        });
+        let pid = vm.start_process(t0, "Administrator", &spec, hang).unwrap();
+        vm.settle(t0 + Duration::from_secs(3600));
+        assert!(!vm.processes[&pid.0].is_finished(t0 + Duration::from_secs(3600)));
+        vm.power_off();
+        assert!(vm.processes[&pid.0].is_finished(Instant::now()));
+    }
 }

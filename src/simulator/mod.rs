@@ -10,6 +10,15 @@
 //! `state` and `machine` are the live world; `routes` (`/api`) and `vi`
 //! (`/sdk`) answer requests; `server` owns the accept loop, the request log
 //! and request faults; `admin` is the test-tooling handle and `/_sim`.
+//!
+//! In a test:
+//! ```text
+//! let sim = gild::simulator::start(SimulatorConfig::default()).await?;
+//! // trust sim.ca_pem_path(), log in to sim.base_url() with sim.user()/sim.password()
+//! sim.admin().set_faults(FaultSpec::parse("busy route=/api/session next=1")?);
+//! assert_eq!(sim.admin().route_counts()["POST /api/session"], 2);
+//! sim.shutdown().await;
+//! ```
 
 pub mod admin;
 pub mod config;

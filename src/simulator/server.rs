@@ -140,10 +140,20 @@ pub async fn observe(State(shared): State<Shared>, req: Request, next: Next) -> 
     response
 }
 
-/// Unknown path or unknown method: vCenter answers with a vAPI body, not
-/// axum's empty 404/405. 404 OPERATION_NOT_FOUND for both is our reading of
-/// vapi-runtime (CONTRACT.md maps OPERATION_NOT_FOUND to 404); the exact
+/// Unknown path or unknown method: vCenter answers with its own error body,
+/// not axum's empty 404/405 — a vAPI error under `/api`, a VI fault under
+/// `/sdk`. 404 OPERATION_NOT_FOUND for both path and method is our reading
+/// of vapi-runtime (CONTRACT.md maps OPERATION_NOT_FOUND to 404); the exact
 /// status vCenter uses for a wrong method is not confirmed by a source.
 pub async fn not_found(req: Request) -> Response {
-    ApiError::operation_not_found(req.method().as_str(), req.uri().path()).into_response()
+    let (method, path) = (req.method().as_str(), req.uri().path());
+    if path.starts_with("/sdk/") {
+        let mut fault = super::error::ViFault::new(
+            "MethodNotFound",
+            format!("{method} {path} is not a known method or property"),
+        );
+        fault.status = axum::http::StatusCode::NOT_FOUND;
+        return fault.into_response();
+    }
+    ApiError::operation_not_found(method, path).into_response()
 }

@@ -103,6 +103,19 @@ pub struct ViTask {
     pub error: Option<crate::vsphere::wire_error::ViFaultBody>,
 }
 
+/// An `/api` task (`?vmw-task=true`), as `GET /api/cis/tasks/{task}` reports it.
+#[derive(Clone, Debug)]
+pub struct ApiTask {
+    pub operation: &'static str,
+    pub service: &'static str,
+    pub user: String,
+    pub status: crate::vsphere::types::TaskStatus,
+    pub result: Option<serde_json::Value>,
+    pub error: Option<crate::vsphere::wire_error::VapiErrorBody>,
+    pub start_time: chrono::DateTime<chrono::Utc>,
+    pub end_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// The root folder that holds every datacenter.
 pub const ROOT_FOLDER: &str = "group-d1";
 
@@ -121,6 +134,7 @@ pub struct World {
     pub sessions: HashMap<String, Session>,
     pub transfers: HashMap<String, Transfer>,
     pub tasks: BTreeMap<TaskId, ViTask>,
+    pub api_tasks: BTreeMap<String, ApiTask>,
 }
 
 impl World {
@@ -140,6 +154,7 @@ impl World {
             sessions: HashMap::new(),
             transfers: HashMap::new(),
             tasks: BTreeMap::new(),
+            api_tasks: BTreeMap::new(),
         };
         let root = FolderId::new(ROOT_FOLDER);
         world.folders.insert(

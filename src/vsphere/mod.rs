@@ -1,5 +1,41 @@
 //! The vSphere client: `/api` (Automation REST) and `/sdk/vim25` (VI/JSON).
+//!
+//! [`Client::connect`] builds one connection pool per vCenter and logs in;
+//! the handle is cheap to clone and every method is `async`. Layout, one
+//! concern per module:
+//! - `config`, `tls`: what to connect to and how to trust it;
+//! - `ops`: the table of every request the client can send (the contract
+//!   tests read it); `transport`: executing them (retries, re-login,
+//!   redacted tracing); `retry`: backoff; `error`: the one error type;
+//! - `session`: the `Client` handle, login/logout and shared helpers;
+//! - `inventory`, `vm`, `guest` (processes), `files` (guest filesystem),
+//!   `vijson` (templates, rename, destroy, tasks): the operations.
+//! - `ids`, `types`, `wire_error`: wire types shared with the simulator.
 
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod guest;
 pub mod ids;
+pub mod inventory;
+pub mod ops;
+pub mod retry;
+pub mod session;
+pub mod tls;
+pub mod transport;
 pub mod types;
+pub mod vijson;
+pub mod vm;
 pub mod wire_error;
+
+pub use config::{ClientConfig, Timeouts, TlsOptions};
+pub use error::VsphereError;
+pub use files::resolve_transfer_url;
+pub use guest::ProcessExit;
+pub use inventory::{InventoryPath, ListFilter, RootFolder};
+pub use ops::{Operation, OPERATIONS};
+pub use retry::RetryPolicy;
+pub use session::Client;
+pub use tls::{parse_thumbprint, thumbprint_of};
+pub use vijson::{TaskState, VI_RELEASES};
+pub use vm::is_apipa;

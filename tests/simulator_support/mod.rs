@@ -150,6 +150,99 @@ impl Harness {
     }
 }
 
+impl Harness {
+    pub async fn with_timing(timing: gild::simulator::Timing) -> Self {
+        Self::start(SimulatorConfig {
+            timing,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// `POST /api/vcenter/vm/{vm}/{suffix}` without a body (power and tools actions).
+    pub async fn act(&self, vm: &str, suffix: &str) -> (StatusCode, Value) {
+        self.post(&format!("/api/vcenter/vm/{vm}/{suffix}"), Value::Null)
+            .await
+    }
+
+    /// The body of `GET /api/vcenter/vm/{vm}/{suffix}` (whatever its status).
+    pub async fn vm_get(&self, vm: &str, suffix: &str) -> Value {
+        self.get(&format!("/api/vcenter/vm/{vm}/{suffix}")).await.1
+    }
+
+    /// A clone of the base VM, powered on.
+    pub async fn powered_clone(&self, name: &str) -> String {
+        let vm = self.clone_base(name).await;
+        self.power_on(&vm).await;
+        vm
+    }
+
+    /// A VI/JSON call under `/sdk/vim25/8.0.3.0/` with this harness's token.
+    pub async fn vi(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call(method, &format!("/sdk/vim25/8.0.3.0/{path}"), body)
+            .await
+    }
+
+    /// A JSON answer from the `/_sim` admin prefix.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("admin request");
+        resp.json().await.expect("admin answers JSON")
+    }
+
+    /// Creates a guest transfer ticket and returns its URL with the `*` host replaced.
+    pub async fn ticket(&self, vm: &str, spec: Value) -> String {
+        let (status, url) = self
+            .post(
+                &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
+                json!({"credentials": self.credentials(), "spec": spec}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{url}");
+        let url = url.as_str().expect("transfer URL is a string");
+        assert!(url.contains("://*:"), "{url}");
+        url.replace('*', "127.0.0.1")
+    }
+
+    /// Uploads `content` to a guest path (overwriting).
+    pub async fn upload(
+        &self,
+        vm: &str,
+        path: &str,
+        content: Vec<u8>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let url = self
+            .ticket(
+                vm,
+                json!({"path": path, "attributes": {"size": content.len(), "overwrite": true}}),
+            )
+            .await;
+        self.http.put(url).body(content).send().await
+    }
+}
+
+const UNATTEND: &str = r#"<?xml version="1.0" encoding="utf-8"?><unattend xmlns="urn:schemas-microsoft-com:unattend"></unattend>"#;
+
+impl Harness {
+    /// Uploads a minimal unattend file and starts `sysprep /generalize /oobe
+    /// /shutdown` with it; returns the create call's status and body (the pid).
+    pub async fn run_sysprep(&self, vm: &str) -> (StatusCode, Value) {
+        let path = r"C:\Windows\Temp\unattend.xml";
+        let resp = self
+            .upload(vm, path, UNATTEND.as_bytes().to_vec())
+            .await
+            .expect("upload completes");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let args = format!("/generalize /oobe /shutdown /unattend:{path}");
+        self.run(vm, r"C:\Windows\System32\Sysprep\sysprep.exe", &args)
+            .await
+    }
+}
+
 pub fn error_type(body: &Value) -> &str {
     body["error_type"].as_str().unwrap_or("<no error_type>")
 }

@@ -110,6 +110,16 @@ pub fn split_first_word(text: &str) -> (&str, &str) {
     (&text[..end], text[end..].trim_start())
 }
 
+/// A Windows tool switch in canonical form: lowercase, and `-x` read as
+/// `/x` (most System32 tools accept both prefixes).
+pub fn switch_name(arg: &str) -> String {
+    let lower = arg.to_ascii_lowercase();
+    match lower.strip_prefix('-') {
+        Some(rest) => format!("/{rest}"),
+        None => lower,
+    }
+}
+
 /// Removes one level of matching surrounding quotes.
 pub fn unquote(text: &str) -> &str {
     let text = text.trim();

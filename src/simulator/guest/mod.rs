@@ -10,8 +10,9 @@
 //! Guest processes are interpreted, not executed: `programs` recognises the
 //! Windows programs a golden-image build relies on (cmd, PowerShell, icacls,
 //! sc, shutdown, sysprep) and `scripts` the PowerShell scripts shipped in
-//! `scripts/`, whose documented effects (scripts/README.md) it applies. Any
-//! other path fails the way Windows would. A test keeps the model's script
+//! `scripts/` (matched by name and content, so a stale upload is not given
+//! the current script's effects), whose documented effects
+//! (scripts/README.md) it applies. Any other path fails the way Windows would. A test keeps the model's script
 //! catalogue and the real scripts' `param()` blocks in step.
 //!
 //! Life-cycle hooks: SIM-CORE calls [`WindowsGuest::boot`] when the VM powers
@@ -28,12 +29,14 @@ mod programs;
 mod scripts;
 mod sysprep;
 mod system;
+#[cfg(test)]
+mod tests;
 mod tools_conf;
 
 pub use error::GuestError;
 pub use fs::{Ace, Acl, FileBlob, GuestPath};
 pub use os::GuestOs;
-pub use scripts::{ParamKind, ScriptDef, ScriptParam, SCRIPTS};
+pub use scripts::{ParamKind, ScriptDef, ScriptParam, LIBRARY_FILES, SCRIPTS};
 pub use system::{
     Direction, FeatureState, FirewallRule, Protocol, Service, ServiceStatus, StartType,
     SysprepState, DEFAULT_REARM_BUDGET,
@@ -114,6 +117,7 @@ pub struct WindowsGuest {
     sysprep: SysprepState,
     timing: GuestTiming,
     process_log: Vec<String>,
+    password_on_command_line: bool,
 }
 
 impl WindowsGuest {
@@ -139,6 +143,7 @@ impl WindowsGuest {
             sysprep: SysprepState::default(),
             timing: GuestTiming::default(),
             process_log: Vec::new(),
+            password_on_command_line: false,
         };
         guest.install_base_system();
         guest
@@ -228,6 +233,7 @@ impl WindowsGuest {
         let mut copy = self.clone();
         copy.hostname = new_hostname.to_string();
         copy.process_log.clear();
+        copy.password_on_command_line = false;
         copy
     }
 
@@ -339,12 +345,27 @@ impl WindowsGuest {
     /// Starts `spec` in the guest: applies the program's effects now and
     /// returns how it ends. `Err` means Windows could not start it at all.
     pub fn run_process(&mut self, spec: &ProcessSpec) -> Result<ProcessOutcome, GuestError> {
-        let command_line = match &spec.arguments {
+        let mut command_line = match &spec.arguments {
             Some(args) if !args.is_empty() => format!("\"{}\" {}", spec.path, args),
             _ => format!("\"{}\"", spec.path),
         };
+        // Process command lines are visible to anyone who may list guest
+        // processes; a password there is a leak the model makes visible
+        // (without keeping the password itself in its log).
+        let password = self.password.expose();
+        if !password.is_empty() && command_line.contains(password) {
+            self.password_on_command_line = true;
+            command_line = command_line.replace(password, "***");
+            tracing::warn!(hostname = %self.hostname, "the guest password was passed on a process command line");
+        }
         self.process_log.push(command_line);
         programs::run(self, spec)
+    }
+
+    /// Whether any process was started with the guest password in its
+    /// arguments (secrets must travel in files, never on command lines).
+    pub fn password_seen_on_command_line(&self) -> bool {
+        self.password_on_command_line
     }
 
     /// Every command line started in this guest since it was created or
@@ -390,6 +411,12 @@ impl WindowsGuest {
 
     pub fn sysprep_state(&self) -> &SysprepState {
         &self.sysprep
+    }
+
+    /// The state collect-facts.ps1 reports, as JSON of the same shape
+    /// (for admin read-outs and assertions without running a process).
+    pub fn facts(&self) -> serde_json::Value {
+        scripts::facts(self)
     }
 
     /// Tools report RUNNING only while the VMTools service runs (SIM-CORE

@@ -65,6 +65,48 @@ pub fn run_program(
     }
 }
 
+/// Folders of the default `PATH` that hold programs the model runs.
+const PATH_DIRS: &[&str] = &[
+    r"C:\Windows\System32",
+    r"C:\Windows\System32\WindowsPowerShell\v1.0",
+];
+
+/// A program named the way a shell accepts it: an absolute path, or a bare
+/// name (with or without `.exe`) found in a `PATH` folder.
+pub fn resolve_program(guest: &WindowsGuest, name: &str) -> Option<String> {
+    if GuestPath::parse(name).is_ok() {
+        return Some(name.to_string());
+    }
+    if name.is_empty() || name.contains(['\\', '/', ':']) {
+        return None;
+    }
+    let file = if name.to_ascii_lowercase().ends_with(".exe") {
+        name.to_string()
+    } else {
+        format!("{name}.exe")
+    };
+    PATH_DIRS
+        .iter()
+        .filter_map(|dir| GuestPath::parse(&format!(r"{dir}\{file}")).ok())
+        .find(|path| guest.fs.exists(path))
+        .map(|path| path.display())
+}
+
+/// Re-quotes split arguments into one command line (MSVC rules), for
+/// shells that hand their words on to another program.
+pub fn join_args(args: &[String]) -> String {
+    args.iter()
+        .map(|arg| {
+            if arg.is_empty() || arg.contains([' ', '\t', '"']) {
+                format!("\"{}\"", arg.replace('"', "\\\""))
+            } else {
+                arg.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `cmd.exe /c <command>`: cmd takes the raw text after `/c`, strips one
 /// pair of outer quotes, and runs `&`-separated commands in order.
 fn cmd(guest: &mut WindowsGuest, args: &str) -> ProcessOutcome {
@@ -132,14 +174,16 @@ fn cmd(guest: &mut WindowsGuest, args: &str) -> ProcessOutcome {
             },
             _ => {
                 let (_, raw_args) = cmdline::split_first_word(&part);
-                match run_program(guest, verb, raw_args) {
-                    Ok(inner) => {
+                let started =
+                    resolve_program(guest, verb).map(|path| run_program(guest, &path, raw_args));
+                match started.and_then(Result::ok) {
+                    Some(inner) => {
                         outcome.duration += inner.duration;
                         outcome.after_exit = inner.after_exit.or(outcome.after_exit);
                         inner.exit_code
                     }
                     // "'x' is not recognized as an internal or external command".
-                    Err(_) => 9009,
+                    None => 9009,
                 }
             }
         };
@@ -172,19 +216,7 @@ fn icacls(guest: &mut WindowsGuest, args: &[String]) -> ProcessOutcome {
                 let Some((who, rights)) = value.and_then(|v| v.rsplit_once(':')) else {
                     return ProcessOutcome::exited(EXIT_INVALID_PARAMETER);
                 };
-                // `(OI)(CI)F` → the permission letters `F`.
-                let perms: String = rights
-                    .split(')')
-                    .last()
-                    .unwrap_or("")
-                    .trim_matches(['(', ')'])
-                    .to_string();
-                let perms = if perms.is_empty() {
-                    rights.trim_matches(['(', ')']).to_string()
-                } else {
-                    perms
-                };
-                edited.grant(who, &perms);
+                edited.grant(who, &icacls_rights(rights));
                 i += 1;
             }
             "/remove" | "/remove:g" | "/remove:d" => {
@@ -201,6 +233,18 @@ fn icacls(guest: &mut WindowsGuest, args: &[String]) -> ProcessOutcome {
     }
     *acl = edited;
     ProcessOutcome::exited(0)
+}
+
+/// The permission part of an icacls grant: `(OI)(CI)F` → `F`, `(RX)` → `RX`
+/// (inheritance flags say where the entry propagates, not what it allows).
+fn icacls_rights(spec: &str) -> String {
+    const INHERITANCE_FLAGS: &[&str] = &["OI", "CI", "IO", "NP", "I"];
+    spec.split(['(', ')'])
+        .filter(|token| {
+            !token.is_empty() && !INHERITANCE_FLAGS.contains(&token.to_ascii_uppercase().as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `sc.exe query|start|stop|config <service> [start= auto]`.
@@ -254,7 +298,7 @@ fn shutdown(guest: &WindowsGuest, args: &[String]) -> ProcessOutcome {
     let mut delay = DEFAULT_SHUTDOWN_DELAY_SECS;
     let mut i = 0;
     while i < args.len() {
-        match args[i].to_ascii_lowercase().replacen('-', "/", 1).as_str() {
+        match cmdline::switch_name(&args[i]).as_str() {
             "/r" | "/g" => reboot = Some(true),
             "/s" | "/p" => reboot = Some(false),
             // No shutdown is ever in progress once we return: nothing to abort.

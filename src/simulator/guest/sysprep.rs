@@ -11,6 +11,7 @@
 use super::fs::GuestPath;
 use super::programs::write_setuperr;
 use super::{PowerEffect, ProcessOutcome, WindowsGuest};
+use quick_xml::events::Event;
 use std::time::Duration;
 
 /// Sysprep has no documented exit codes; a failed run ends with 1 after
@@ -33,7 +34,7 @@ struct Flags {
 fn parse_flags(args: &[String]) -> Result<Flags, String> {
     let mut flags = Flags::default();
     for arg in args {
-        let lower = arg.to_ascii_lowercase().replacen('-', "/", 1);
+        let lower = super::cmdline::switch_name(arg);
         match lower.as_str() {
             "/generalize" => flags.generalize = true,
             "/oobe" => flags.oobe = true,
@@ -139,25 +140,33 @@ fn check_unattend(guest: &WindowsGuest, unattend: Option<&str>) -> Result<bool, 
     let text = String::from_utf8_lossy(&content);
     let mut reader = quick_xml::Reader::from_str(&text);
     let mut skip_rearm = false;
-    let mut in_skip_rearm = false;
+    let mut open: Vec<String> = Vec::new();
     loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Eof) => break,
-            Ok(quick_xml::events::Event::Start(tag)) => {
-                in_skip_rearm = tag.local_name().as_ref() == b"SkipRearm"
+        let event = reader.read_event().map_err(|e| {
+            format!(
+                "[0x0f0083] SYSPRP The unattend file {path} is not valid XML at byte {}: {e}",
+                reader.buffer_position()
+            )
+        })?;
+        match event {
+            Event::Eof => break,
+            Event::Start(tag) => {
+                open.push(String::from_utf8_lossy(tag.local_name().as_ref()).into_owned())
             }
-            Ok(quick_xml::events::Event::Text(t)) if in_skip_rearm => {
+            Event::End(_) => {
+                open.pop();
+            }
+            Event::Text(t) if open.last().is_some_and(|tag| tag == "SkipRearm") => {
                 skip_rearm = t.unescape().map(|v| v.trim() == "1").unwrap_or(false);
             }
-            Ok(quick_xml::events::Event::End(_)) => in_skip_rearm = false,
-            Ok(_) => {}
-            Err(e) => {
-                return Err(format!(
-                    "[0x0f0083] SYSPRP The unattend file {path} is not valid XML at byte {}: {e}",
-                    reader.buffer_position()
-                ))
-            }
+            _ => {}
         }
+    }
+    // quick-xml accepts a document that simply stops; Windows setup does not.
+    if let Some(tag) = open.last() {
+        return Err(format!(
+            "[0x0f0083] SYSPRP The unattend file {path} is not valid XML: <{tag}> is never closed"
+        ));
     }
     Ok(skip_rearm)
 }

@@ -1,6 +1,6 @@
 //! Guest filesystem: transfer tickets, directories and files.
 
-use super::{guest_error, guest_op, unknown_action, JsonBody, Params};
+use super::{guest_error, guest_op, require_action, unknown_action, JsonBody, Params};
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::state::{Shared, Transfer, World};
 use crate::vsphere::types::*;
@@ -29,11 +29,7 @@ pub fn router() -> Router<Shared> {
         )
 }
 
-#[derive(Deserialize)]
-struct TransferBody {
-    credentials: WireCredentials,
-    spec: TransferSpec,
-}
+type TransferBody = super::GuestSpecBody<TransferSpec>;
 
 async fn transfer_create(
     State(s): State<Shared>,
@@ -41,13 +37,7 @@ async fn transfer_create(
     params: Params,
     JsonBody(body): JsonBody<TransferBody>,
 ) -> ApiResult<(StatusCode, Json<String>)> {
-    if params.action() != Some("create") {
-        return Err(unknown_action(
-            "POST",
-            "/api/vcenter/vm/{vm}/guest/filesystem",
-            &params,
-        ));
-    }
+    require_action(&params, "create", "/api/vcenter/vm/{vm}/guest/filesystem")?;
     let mut world = s.world();
     let m = guest_op(&mut world, &vm, &body.credentials)?;
     let path = body.spec.path.clone();
@@ -173,13 +163,11 @@ async fn files(
     params: Params,
     JsonBody(body): JsonBody<ListBody>,
 ) -> ApiResult<Json<GuestFileList>> {
-    if params.action() != Some("list") {
-        return Err(unknown_action(
-            "POST",
-            "/api/vcenter/vm/{vm}/guest/filesystem/files",
-            &params,
-        ));
-    }
+    require_action(
+        &params,
+        "list",
+        "/api/vcenter/vm/{vm}/guest/filesystem/files",
+    )?;
     let mut world = s.world();
     let m = guest_op(&mut world, &vm, &body.credentials)?;
     let mut all = m.guest.list(&body.path).map_err(guest_error)?;

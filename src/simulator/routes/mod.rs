@@ -9,6 +9,7 @@ pub mod power;
 pub mod processes;
 pub mod session;
 pub mod system;
+pub mod tasks;
 pub mod tools;
 pub mod transfer;
 pub mod vm;
@@ -28,6 +29,89 @@ use std::collections::BTreeMap;
 /// The name of the session header on `/api` and `/sdk`.
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
+/// Every `/api` operation the simulator serves, named as VMware's OpenAPI
+/// description names them: method and path, `?action=` included. Only
+/// `system?action=hello` (8.0.2+) is missing from the 7.0.3 description.
+/// `tests/simulator_routes.rs` checks this list against that description
+/// and against the live router, so neither can drift silently.
+pub const API_OPERATIONS: &[(&str, &str)] = &[
+    ("POST", "/api/session"),
+    ("GET", "/api/session"),
+    ("DELETE", "/api/session"),
+    ("POST", "/api/vcenter/system?action=hello"),
+    ("GET", "/api/vcenter/datacenter"),
+    ("GET", "/api/vcenter/folder"),
+    ("GET", "/api/vcenter/datastore"),
+    ("GET", "/api/vcenter/resource-pool"),
+    ("GET", "/api/vcenter/cluster"),
+    ("GET", "/api/vcenter/network"),
+    ("GET", "/api/vcenter/vm"),
+    ("POST", "/api/vcenter/vm?action=clone"),
+    ("GET", "/api/cis/tasks/{task}"),
+    ("GET", "/api/vcenter/vm/{vm}"),
+    ("DELETE", "/api/vcenter/vm/{vm}"),
+    ("GET", "/api/vcenter/vm/{vm}/power"),
+    ("POST", "/api/vcenter/vm/{vm}/power?action=start"),
+    ("POST", "/api/vcenter/vm/{vm}/power?action=stop"),
+    ("POST", "/api/vcenter/vm/{vm}/power?action=suspend"),
+    ("POST", "/api/vcenter/vm/{vm}/power?action=reset"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/power"),
+    ("POST", "/api/vcenter/vm/{vm}/guest/power?action=shutdown"),
+    ("POST", "/api/vcenter/vm/{vm}/guest/power?action=reboot"),
+    ("GET", "/api/vcenter/vm/{vm}/hardware"),
+    ("POST", "/api/vcenter/vm/{vm}/hardware?action=upgrade"),
+    ("GET", "/api/vcenter/vm/{vm}/tools"),
+    ("PATCH", "/api/vcenter/vm/{vm}/tools"),
+    ("POST", "/api/vcenter/vm/{vm}/tools?action=upgrade"),
+    ("GET", "/api/vcenter/vm/{vm}/tools/installer"),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/tools/installer?action=connect",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/tools/installer?action=disconnect",
+    ),
+    ("GET", "/api/vcenter/vm/{vm}/guest/identity"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/networking"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/networking/interfaces"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/operations"),
+    ("POST", "/api/vcenter/vm/{vm}/guest/processes?action=create"),
+    ("POST", "/api/vcenter/vm/{vm}/guest/processes?action=list"),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/processes/{pid}?action=get",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/processes/{pid}?action=delete",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem?action=create",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/directories?action=create",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/directories?action=delete",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/files?action=list",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/files/{path}?action=get",
+    ),
+    (
+        "POST",
+        "/api/vcenter/vm/{vm}/guest/filesystem/files/{path}?action=delete",
+    ),
+];
+
 /// Every `/api` route; the ones needing a session sit behind the check.
 pub fn api_router(shared: Shared) -> Router<Shared> {
     let authed = Router::new()
@@ -38,6 +122,7 @@ pub fn api_router(shared: Shared) -> Router<Shared> {
         .merge(guest_info::router())
         .merge(processes::router())
         .merge(filesystem::router())
+        .merge(tasks::router())
         .route_layer(from_fn_with_state(shared, require_session));
     Router::new()
         .merge(session::router())
@@ -123,6 +208,27 @@ pub fn unknown_action(method: &str, route: &str, params: &Params) -> ApiError {
     ApiError::operation_not_found(method, &format!("{route}?action={action}"))
 }
 
+/// Refuses a call whose `?action=` is not `expected` (404 OPERATION_NOT_FOUND).
+pub fn require_action(params: &Params, expected: &str, route: &str) -> ApiResult<()> {
+    if params.action() == Some(expected) {
+        Ok(())
+    } else {
+        Err(unknown_action("POST", route, params))
+    }
+}
+
+/// 400 NOT_ALLOWED_IN_CURRENT_STATE unless the VM is powered on.
+pub fn require_powered_on(m: &Machine) -> ApiResult<()> {
+    if m.power == crate::vsphere::types::PowerState::PoweredOn {
+        Ok(())
+    } else {
+        Err(ApiError::not_allowed(format!(
+            "Virtual machine {} is not powered on",
+            m.id
+        )))
+    }
+}
+
 /// `/api` calls need a live session token; an expired one (fault
 /// `session-expiry`) is removed and answered like an unknown one.
 async fn require_session(
@@ -172,6 +278,14 @@ pub fn check_session(shared: &Shared, token: Option<&str>, vi: bool) -> ApiResul
     Ok(session.user.clone())
 }
 
+/// The user of the caller's session (for task records); empty if none.
+pub fn session_user(shared: &Shared, headers: &axum::http::HeaderMap) -> String {
+    let token = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok());
+    token
+        .and_then(|t| shared.world().sessions.get(t).map(|s| s.user.clone()))
+        .unwrap_or_default()
+}
+
 /// Looks a VM up (templates included: `/api` answers GET for them).
 pub fn vm_ref<'w>(world: &'w World, vm: &str) -> ApiResult<&'w Machine> {
     world
@@ -192,6 +306,13 @@ pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// A guest operation body with a `spec` (process create, transfer create).
+#[derive(serde::Deserialize)]
+pub struct GuestSpecBody<T> {
+    pub credentials: crate::vsphere::types::WireCredentials,
+    pub spec: T,
+}
+
 /// The `credentials` every guest operation carries.
 #[derive(serde::Deserialize)]
 pub struct CredentialsBody {
@@ -206,13 +327,8 @@ pub fn guest_op<'w>(
     vm: &str,
     credentials: &crate::vsphere::types::WireCredentials,
 ) -> ApiResult<&'w mut Machine> {
-    use crate::vsphere::types::PowerState;
     let m = vm_mut(world, vm)?;
-    if m.power != PowerState::PoweredOn {
-        return Err(ApiError::not_allowed(format!(
-            "Virtual machine {vm} is not powered on"
-        )));
-    }
+    require_powered_on(m)?;
     if !m.tools_running(tokio::time::Instant::now()) {
         return Err(ApiError::tools_not_running(vm));
     }

@@ -2,7 +2,7 @@
 //! (`/hardware`) of one VM.
 
 use super::vm::hardware_info;
-use super::{unknown_action, vm_mut, vm_ref, JsonBody, Params};
+use super::{require_action, require_powered_on, unknown_action, vm_mut, vm_ref, JsonBody, Params};
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::faults::FaultKind;
 use crate::simulator::machine::{Machine, Pending};
@@ -128,11 +128,7 @@ async fn power_action(
         Some("reset") => {
             let mut world = s.world();
             let m = vm_mut(&mut world, &vm)?;
-            if m.power != PowerState::PoweredOn {
-                return Err(ApiError::not_allowed(format!(
-                    "Virtual machine {vm} is not powered on"
-                )));
-            }
+            require_powered_on(m)?;
             boot(&s, m);
         }
         _ => return Err(unknown_action("POST", route, &params)),
@@ -215,13 +211,7 @@ async fn hardware_action(
     params: Params,
     JsonBody(spec): JsonBody<HardwareUpgradeSpec>,
 ) -> ApiResult<StatusCode> {
-    if params.action() != Some("upgrade") {
-        return Err(unknown_action(
-            "POST",
-            "/api/vcenter/vm/{vm}/hardware",
-            &params,
-        ));
-    }
+    require_action(&params, "upgrade", "/api/vcenter/vm/{vm}/hardware")?;
     let mut world = s.world();
     let m = vm_mut(&mut world, &vm)?;
     if m.power != PowerState::PoweredOff {

@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
 use tokio::time::Instant;
 
 pub fn router() -> Router<Shared> {
@@ -29,11 +28,7 @@ pub fn router() -> Router<Shared> {
         )
 }
 
-#[derive(Deserialize)]
-struct CreateBody {
-    credentials: WireCredentials,
-    spec: ProcessSpec,
-}
+type CreateBody = super::GuestSpecBody<ProcessSpec>;
 
 async fn processes_action(
     State(s): State<Shared>,

@@ -1,7 +1,7 @@
 //! `POST /api/vcenter/system?action=hello`: VI/JSON release negotiation.
 //! Answered without a session, as VMware's own sample calls it.
 
-use super::{unknown_action, JsonBody, Params};
+use super::{require_action, JsonBody, Params};
 use crate::simulator::config::VI_RELEASES;
 use crate::simulator::error::ApiResult;
 use crate::simulator::state::Shared;
@@ -33,9 +33,7 @@ async fn hello(
     params: Params,
     JsonBody(spec): JsonBody<HelloSpec>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    if params.action() != Some("hello") {
-        return Err(unknown_action("POST", "/api/vcenter/system", &params));
-    }
+    require_action(&params, "hello", "/api/vcenter/system")?;
     Ok(Json(
         serde_json::json!({ "api_release": negotiate(&spec.api_releases) }),
     ))

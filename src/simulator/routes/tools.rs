@@ -1,6 +1,6 @@
 //! VMware Tools status, policy and upgrade, and the tools installer ISO.
 
-use super::{unknown_action, vm_mut, vm_ref, JsonBody, Params};
+use super::{require_action, require_powered_on, unknown_action, vm_mut, vm_ref, JsonBody, Params};
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::machine::Machine;
 use crate::simulator::state::Shared;
@@ -78,20 +78,10 @@ async fn tools_action(
     params: Params,
     JsonBody(_spec): JsonBody<ToolsUpgradeSpec>,
 ) -> ApiResult<StatusCode> {
-    if params.action() != Some("upgrade") {
-        return Err(unknown_action(
-            "POST",
-            "/api/vcenter/vm/{vm}/tools",
-            &params,
-        ));
-    }
+    require_action(&params, "upgrade", "/api/vcenter/vm/{vm}/tools")?;
     let mut world = s.world();
     let m = vm_mut(&mut world, &vm)?;
-    if m.power != PowerState::PoweredOn {
-        return Err(ApiError::not_allowed(format!(
-            "Virtual machine {vm} is not powered on"
-        )));
-    }
+    require_powered_on(m)?;
     if !m.tools_running(Instant::now()) {
         return Err(ApiError::tools_not_running(&vm));
     }
@@ -133,11 +123,7 @@ async fn installer_action(
     };
     let mut world = s.world();
     let m = vm_mut(&mut world, &vm)?;
-    if m.power != PowerState::PoweredOn {
-        return Err(ApiError::not_allowed(format!(
-            "Virtual machine {vm} is not powered on"
-        )));
-    }
+    require_powered_on(m)?;
     if connect && m.installer_connected {
         return Err(ApiError::new(
             ErrorType::AlreadyInDesiredState,

@@ -71,10 +71,15 @@ async fn upload(State(s): State<Shared>, req: Request) -> Response {
     let break_after = s.faults.transfer_break("PUT", ROUTE);
     let kill = req.extensions().get::<ConnectionKill>().cloned();
     let blob = match receive(req.into_body(), announced, break_after).await {
-        Ok(Some(blob)) => blob,
-        Ok(None) => {
+        Ok(Received::Stored(blob)) => blob,
+        Ok(Received::Broken) => {
             kill_connection(kill);
             return std::future::pending().await;
+        }
+        Ok(Received::WrongSize { received }) => {
+            let message =
+                format!("The upload has {received}+ bytes but the transfer announced {announced}");
+            return ApiError::invalid_argument(message).into_response();
         }
         Err(e) => {
             return ApiError::new(ErrorType::Error, format!("Cannot store the upload: {e}"))
@@ -91,13 +96,25 @@ async fn upload(State(s): State<Shared>, req: Request) -> Response {
     }
 }
 
-/// Reads the request body into memory or a temp file. `Ok(None)` means the
-/// break fault fired and the connection must be cut.
+/// What became of an upload body.
+enum Received {
+    Stored(FileBlob),
+    /// The break fault fired: cut the connection.
+    Broken,
+    /// The body did not match the size announced in the transfer spec.
+    WrongSize {
+        received: u64,
+    },
+}
+
+/// Reads the request body into memory or a temp file. A body running past
+/// the announced size is refused at once, so a lying client cannot make the
+/// simulator buffer without bound.
 async fn receive(
     body: Body,
     announced: u64,
     break_after: Option<u64>,
-) -> std::io::Result<Option<FileBlob>> {
+) -> std::io::Result<Received> {
     let mut stream = body.into_data_stream();
     let mut received: u64 = 0;
     let mut memory = Vec::new();
@@ -110,14 +127,20 @@ async fn receive(
         let chunk = chunk.map_err(std::io::Error::other)?;
         received += chunk.len() as u64;
         if break_after.is_some_and(|limit| received >= limit) {
-            return Ok(None);
+            return Ok(Received::Broken);
+        }
+        if received > announced {
+            return Ok(Received::WrongSize { received });
         }
         match disk.as_mut() {
             Some((file, _)) => file.write_all(&chunk).await?,
             None => memory.extend_from_slice(&chunk),
         }
     }
-    Ok(Some(match disk {
+    if received != announced {
+        return Ok(Received::WrongSize { received });
+    }
+    Ok(Received::Stored(match disk {
         Some((mut file, path)) => {
             file.flush().await?;
             FileBlob::Disk {

@@ -5,7 +5,7 @@
 //! `GET /api/vcenter/vm/{id}` answers for them like for a VM.
 
 use super::inventory::{allows, in_folders};
-use super::{unknown_action, vm_mut, vm_ref, Params};
+use super::{require_action, vm_mut, vm_ref, Params};
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::machine::Machine;
 use crate::simulator::state::{Shared, World};
@@ -14,6 +14,7 @@ use crate::vsphere::types::*;
 use crate::vsphere::wire_error::ErrorType;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -154,14 +155,23 @@ async fn delete_vm(State(s): State<Shared>, Path(vm): Path<String>) -> ApiResult
 async fn vm_action(
     State(s): State<Shared>,
     params: Params,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> ApiResult<Json<VmId>> {
-    if params.action() != Some("clone") {
-        return Err(unknown_action("POST", "/api/vcenter/vm", &params));
-    }
+) -> ApiResult<axum::response::Response> {
+    require_action(&params, "clone", "/api/vcenter/vm")?;
     let spec: CloneSpec = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid_argument(format!("Invalid clone spec: {e}")))?;
-    clone_vm(&s, &spec).await.map(Json)
+    if params.one("vmw-task") == Some("true") {
+        let user = super::session_user(&s, &headers);
+        let worker = s.clone();
+        let task = super::tasks::spawn(&s, "clone", "com.vmware.vcenter.vm", user, async move {
+            clone_vm(&worker, &spec)
+                .await
+                .map(|id| serde_json::Value::String(id.to_string()))
+        });
+        return Ok((StatusCode::ACCEPTED, Json(task)).into_response());
+    }
+    Ok(Json(clone_vm(&s, &spec).await?).into_response())
 }
 
 /// Where the clone goes and what it costs, checked before any delay.

@@ -353,17 +353,24 @@ const FACT_FIREWALL_RULES: &[&str] = &[
 ];
 
 pub(super) fn collect_facts(guest: &mut WindowsGuest, _: &BoundArgs) -> Result<Report, String> {
-    let guest = &*guest;
+    Ok(Report {
+        changed: false,
+        details: facts(guest),
+    })
+}
+
+/// What collect-facts.ps1 reports, from the model's state.
+pub(crate) fn facts(guest: &WindowsGuest) -> serde_json::Value {
     let mut kbs = guest.updates.installed.clone();
     kbs.sort();
     let conf = path(TOOLS_CONF_PATH)
         .ok()
         .and_then(|p| guest.fs.read_bytes(&p).ok());
-    let keys_path = path(AUTHORIZED_KEYS_PATH)?;
-    let keys = guest.fs.read_bytes(&keys_path).ok();
-    let keys_acl: Vec<String> = guest
-        .fs
-        .acl(&keys_path)
+    let keys_path = GuestPath::parse(AUTHORIZED_KEYS_PATH).ok();
+    let keys = keys_path.as_ref().and_then(|p| guest.fs.read_bytes(p).ok());
+    let keys_acl: Vec<String> = keys_path
+        .as_ref()
+        .and_then(|p| guest.fs.acl(p).ok())
         .map(|acl| {
             acl.entries
                 .iter()
@@ -371,30 +378,50 @@ pub(super) fn collect_facts(guest: &mut WindowsGuest, _: &BoundArgs) -> Result<R
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Report {
-        changed: false,
-        details: json!({
-            "hostname": guest.hostname,
-            "os": { "caption": guest.os.full_name(), "version": guest.os.version(), "build": guest.os.build_number() },
-            "language": guest.language,
-            "services": FACT_SERVICES.iter().map(|name| service_json(guest, name)).filter(|s| !s.is_null()).collect::<Vec<_>>(),
-            "features": guest.features.iter().map(|(name, state)| json!({ "name": name, "state": state })).collect::<Vec<_>>(),
-            "firewall_rules": FACT_FIREWALL_RULES.iter().filter_map(|name| guest.firewall.rules().iter().find(|r| r.name.eq_ignore_ascii_case(name))).collect::<Vec<_>>(),
-            "installed_kbs": kbs,
-            "reboot_pending": guest.updates.pending_reboot,
-            "tools_conf": {
-                "exists": conf.is_some(),
-                "exclude_nics": conf.as_deref().and_then(|c| tools_conf::exclude_nics(&String::from_utf8_lossy(c))),
-            },
-            "authorized_keys": {
-                "exists": keys.is_some(),
-                "ascii": keys.as_deref().map(|k| k.is_ascii()),
-                "acl": keys_acl,
-            },
-            "sysprep": {
-                "rearms_left": guest.sysprep.rearms_left,
-                "image_state": guest.sysprep.image_state,
-            },
-        }),
+    let services: Vec<_> = FACT_SERVICES
+        .iter()
+        .map(|name| service_json(guest, name))
+        .filter(|s| !s.is_null())
+        .collect();
+    let features: Vec<_> = guest
+        .features
+        .iter()
+        .map(|(name, state)| json!({ "name": name, "state": state }))
+        .collect();
+    let firewall_rules: Vec<_> = FACT_FIREWALL_RULES
+        .iter()
+        .filter_map(|name| {
+            guest
+                .firewall
+                .rules()
+                .iter()
+                .find(|r| r.name.eq_ignore_ascii_case(name))
+        })
+        .collect();
+    let exclude_nics = conf
+        .as_deref()
+        .and_then(|c| tools_conf::exclude_nics(&String::from_utf8_lossy(c)));
+    json!({
+        "hostname": guest.hostname,
+        "os": { "caption": guest.os.full_name(), "version": guest.os.version(), "build": guest.os.build_number() },
+        "language": guest.language,
+        "services": services,
+        "features": features,
+        "firewall_rules": firewall_rules,
+        "installed_kbs": kbs,
+        "reboot_pending": guest.updates.pending_reboot,
+        "tools_conf": {
+            "exists": conf.is_some(),
+            "exclude_nics": exclude_nics,
+        },
+        "authorized_keys": {
+            "exists": keys.is_some(),
+            "ascii": keys.as_deref().map(|k| k.is_ascii()),
+            "acl": keys_acl,
+        },
+        "sysprep": {
+            "rearms_left": guest.sysprep.rearms_left,
+            "image_state": guest.sysprep.image_state,
+        },
     })
 }

@@ -14,6 +14,8 @@
 
 mod effects;
 
+pub(crate) use effects::facts;
+
 use super::fs::GuestPath;
 use super::{ProcessOutcome, WindowsGuest};
 use std::collections::BTreeMap;
@@ -61,6 +63,8 @@ type Body = fn(&mut WindowsGuest, &BoundArgs) -> Result<Report, String>;
 pub struct ScriptDef {
     pub file: &'static str,
     pub params: &'static [ScriptParam],
+    /// The shipped script; the model only stands in for this exact text.
+    source: &'static str,
     body: Body,
 }
 
@@ -73,6 +77,23 @@ impl std::fmt::Debug for ScriptDef {
     }
 }
 
+/// Files in `scripts/` that are dot-sourced by the scripts, not run: every
+/// script fails (exit 1, no result file) unless they sit, unchanged, in its
+/// folder.
+pub const LIBRARY_FILES: &[&str] = &["gild-common.ps1"];
+/// The shipped text of each of [`LIBRARY_FILES`], in the same order.
+const LIBRARY_SOURCES: &[&str] = &[include_str!("../../../../scripts/gild-common.ps1")];
+const _: () = assert!(LIBRARY_FILES.len() == LIBRARY_SOURCES.len());
+
+/// Whether uploaded bytes are the shipped text, allowing for the line-end
+/// and byte-order-mark changes an upload path may introduce.
+fn same_source(uploaded: &[u8], shipped: &str) -> bool {
+    let uploaded =
+        String::from_utf8_lossy(uploaded.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(uploaded))
+            .replace("\r\n", "\n");
+    uploaded.trim_end() == shipped.replace("\r\n", "\n").trim_end()
+}
+
 const fn param(name: &'static str, kind: ParamKind, mandatory: bool) -> ScriptParam {
     ScriptParam {
         name,
@@ -83,56 +104,67 @@ const fn param(name: &'static str, kind: ParamKind, mandatory: bool) -> ScriptPa
 
 const RESULT_PATH: ScriptParam = param("ResultPath", ParamKind::String, true);
 
+/// One catalogue entry; the file name is written once, so the name the
+/// model matches and the text it embeds cannot point at different files.
+macro_rules! script {
+    ($file:literal, [$($param:expr),* $(,)?], $body:path) => {
+        ScriptDef {
+            file: $file,
+            source: include_str!(concat!("../../../../scripts/", $file)),
+            params: &[$($param),*],
+            body: $body,
+        }
+    };
+}
+
 pub static SCRIPTS: &[ScriptDef] = &[
-    ScriptDef {
-        file: "install-openssh.ps1",
-        params: &[RESULT_PATH],
-        body: effects::install_openssh,
-    },
-    ScriptDef {
-        file: "set-authorized-key.ps1",
-        params: &[param("PublicKeyPath", ParamKind::String, true), RESULT_PATH],
-        body: effects::set_authorized_key,
-    },
-    ScriptDef {
-        file: "repair-tools-conf.ps1",
-        params: &[RESULT_PATH],
-        body: effects::repair_tools_conf,
-    },
-    ScriptDef {
-        file: "install-container-runtime.ps1",
-        params: &[
+    script!(
+        "install-openssh.ps1",
+        [RESULT_PATH],
+        effects::install_openssh
+    ),
+    script!(
+        "set-authorized-key.ps1",
+        [param("PublicKeyPath", ParamKind::String, true), RESULT_PATH],
+        effects::set_authorized_key
+    ),
+    script!(
+        "repair-tools-conf.ps1",
+        [RESULT_PATH],
+        effects::repair_tools_conf
+    ),
+    script!(
+        "install-container-runtime.ps1",
+        [
             param(
                 "Runtime",
                 ParamKind::OneOf(&["docker", "containerd", "none"]),
-                true,
+                true
             ),
-            RESULT_PATH,
+            RESULT_PATH
         ],
-        body: effects::install_container_runtime,
-    },
-    ScriptDef {
-        file: "open-firewall.ps1",
-        params: &[param("IncludeVxlan", ParamKind::Switch, false), RESULT_PATH],
-        body: effects::open_firewall,
-    },
-    ScriptDef {
-        file: "windows-update.ps1",
-        params: &[param("KbIds", ParamKind::String, false), RESULT_PATH],
-        body: effects::windows_update,
-    },
-    ScriptDef {
-        file: "collect-facts.ps1",
-        params: &[RESULT_PATH],
-        body: effects::collect_facts,
-    },
+        effects::install_container_runtime
+    ),
+    script!(
+        "open-firewall.ps1",
+        [param("IncludeVxlan", ParamKind::Switch, false), RESULT_PATH],
+        effects::open_firewall
+    ),
+    script!(
+        "windows-update.ps1",
+        [param("KbIds", ParamKind::String, false), RESULT_PATH],
+        effects::windows_update
+    ),
+    script!("collect-facts.ps1", [RESULT_PATH], effects::collect_facts),
 ];
 
-/// The catalogue entry for a script file name (case-insensitive).
-pub fn find(file_name: &str) -> Option<&'static ScriptDef> {
+/// The catalogue entry for a script file name (case-insensitive) whose
+/// uploaded content is the shipped script. An edited or stale copy is not
+/// the script the model knows, so the caller interprets it instead.
+pub fn find(file_name: &str, content: &[u8]) -> Option<&'static ScriptDef> {
     SCRIPTS
         .iter()
-        .find(|def| def.file.eq_ignore_ascii_case(file_name))
+        .find(|def| def.file.eq_ignore_ascii_case(file_name) && same_source(content, def.source))
 }
 
 impl ScriptDef {
@@ -242,14 +274,34 @@ impl ScriptDef {
     }
 }
 
-/// Runs a catalogued script: bind, apply effects, write the result file.
-pub fn run(guest: &mut WindowsGuest, def: &ScriptDef, args: &[String]) -> ProcessOutcome {
+/// Runs a catalogued script found at `script`: bind, apply effects, write
+/// the result file.
+pub fn run(
+    guest: &mut WindowsGuest,
+    def: &ScriptDef,
+    script: &GuestPath,
+    args: &[String],
+) -> ProcessOutcome {
     let duration = guest.timing.script;
     let exited = |exit_code| ProcessOutcome {
         exit_code,
         duration,
         after_exit: None,
     };
+    let libraries_present = script.parent().is_some_and(|dir| {
+        LIBRARY_FILES
+            .iter()
+            .zip(LIBRARY_SOURCES)
+            .all(|(lib, source)| {
+                guest
+                    .fs
+                    .read_bytes(&dir.join(lib))
+                    .is_ok_and(|content| same_source(&content, source))
+            })
+    });
+    if !libraries_present {
+        return exited(1);
+    }
     let Ok(bound) = def.bind(args) else {
         return exited(1);
     };

@@ -10,6 +10,12 @@
 //! temp file that SIM-CORE streams to, shared by `Arc` so cloning a VM never
 //! copies gigabytes (blobs are immutable; a write replaces the blob).
 
+mod acl;
+mod path;
+
+pub use acl::{Ace, Acl};
+pub use path::GuestPath;
+
 use super::error::GuestError;
 use crate::vsphere::types::{
     FileAttributesInfo, GuestFileInfo, GuestFileSummary, GuestFileType, WindowsFileAttributesInfo,
@@ -64,193 +70,6 @@ impl From<&str> for FileBlob {
 impl From<String> for FileBlob {
     fn from(text: String) -> Self {
         FileBlob::Memory(Bytes::from(text))
-    }
-}
-
-/// A validated absolute Windows path: drive letter plus components.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GuestPath {
-    drive: char,
-    parts: Vec<String>,
-}
-
-/// Characters NTFS refuses in a file name.
-const INVALID_NAME_CHARS: &[char] = &['<', '>', ':', '"', '|', '?', '*'];
-/// Device names Windows reserves in every directory.
-const RESERVED_NAMES: &[&str] = &[
-    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "lpt1", "lpt2", "lpt3",
-];
-
-impl GuestPath {
-    pub fn parse(raw: &str) -> Result<Self, GuestError> {
-        let invalid = |reason: &str| GuestError::InvalidPath {
-            path: raw.to_string(),
-            reason: reason.to_string(),
-        };
-        let normalized = raw.replace('/', "\\");
-        let mut chars = normalized.chars();
-        let drive =
-            match (chars.next(), chars.next(), chars.next()) {
-                (Some(letter), Some(':'), Some('\\')) if letter.is_ascii_alphabetic() => {
-                    letter.to_ascii_uppercase()
-                }
-                (Some(letter), Some(':'), None) if letter.is_ascii_alphabetic() => {
-                    letter.to_ascii_uppercase()
-                }
-                _ => return Err(invalid(
-                    "expected an absolute path starting with a drive letter, like C:\\dir\\file",
-                )),
-            };
-        let mut parts: Vec<String> = Vec::new();
-        for part in normalized[2..].split('\\').filter(|p| !p.is_empty()) {
-            match part {
-                "." => {}
-                // Windows resolves `..` lexically; at the root it stays at the root.
-                ".." => {
-                    parts.pop();
-                }
-                name => {
-                    if let Some(c) = name
-                        .chars()
-                        .find(|c| INVALID_NAME_CHARS.contains(c) || c.is_control())
-                    {
-                        return Err(invalid(&format!("the name {name:?} contains the character {c:?}, which Windows does not allow")));
-                    }
-                    let stem = name.split('.').next().unwrap_or(name).to_ascii_lowercase();
-                    if RESERVED_NAMES.contains(&stem.as_str()) {
-                        return Err(invalid(&format!("{name:?} is a reserved device name")));
-                    }
-                    // Windows silently strips trailing dots and spaces.
-                    let trimmed = name.trim_end_matches(['.', ' ']);
-                    if trimmed.is_empty() {
-                        return Err(invalid(
-                            "a path component cannot consist only of dots and spaces",
-                        ));
-                    }
-                    parts.push(trimmed.to_string());
-                }
-            }
-        }
-        Ok(GuestPath { drive, parts })
-    }
-
-    pub fn is_root(&self) -> bool {
-        self.parts.is_empty()
-    }
-
-    pub fn parent(&self) -> Option<GuestPath> {
-        let mut parts = self.parts.clone();
-        parts.pop()?;
-        Some(GuestPath {
-            drive: self.drive,
-            parts,
-        })
-    }
-
-    pub fn file_name(&self) -> Option<&str> {
-        self.parts.last().map(String::as_str)
-    }
-
-    pub fn join(&self, name: &str) -> GuestPath {
-        let mut parts = self.parts.clone();
-        parts.push(name.to_string());
-        GuestPath {
-            drive: self.drive,
-            parts,
-        }
-    }
-
-    /// The case-folded index key.
-    fn key(&self) -> String {
-        self.display().to_lowercase()
-    }
-
-    /// `C:\Dir\File.txt` as spelled by the caller.
-    pub fn display(&self) -> String {
-        format!("{}:\\{}", self.drive, self.parts.join("\\"))
-    }
-}
-
-/// One access-control entry, as `icacls` prints it (`BUILTIN\Administrators:(F)`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ace {
-    pub principal: String,
-    pub rights: String,
-    pub inherited: bool,
-}
-
-/// A file's ACL. Files start with the entries inherited from `C:\` (which
-/// include Users: the reason administrators_authorized_keys must be fixed).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Acl {
-    pub entries: Vec<Ace>,
-}
-
-impl Default for Acl {
-    fn default() -> Self {
-        let inherited = |principal: &str, rights: &str| Ace {
-            principal: principal.into(),
-            rights: rights.into(),
-            inherited: true,
-        };
-        Acl {
-            entries: vec![
-                inherited("NT AUTHORITY\\SYSTEM", "F"),
-                inherited("BUILTIN\\Administrators", "F"),
-                inherited("BUILTIN\\Users", "RX"),
-            ],
-        }
-    }
-}
-
-impl Acl {
-    /// `icacls /inheritance:r`: drop inherited entries.
-    pub fn remove_inherited(&mut self) {
-        self.entries.retain(|ace| !ace.inherited);
-    }
-
-    /// `icacls /grant principal:rights` (replaces an explicit entry for the principal).
-    pub fn grant(&mut self, principal: &str, rights: &str) {
-        let principal = canonical_principal(principal);
-        self.entries
-            .retain(|ace| ace.inherited || !ace.principal.eq_ignore_ascii_case(&principal));
-        self.entries.push(Ace {
-            principal,
-            rights: rights.to_string(),
-            inherited: false,
-        });
-    }
-
-    /// `icacls /remove principal`.
-    pub fn remove(&mut self, principal: &str) {
-        let principal = canonical_principal(principal);
-        self.entries
-            .retain(|ace| !ace.principal.eq_ignore_ascii_case(&principal));
-    }
-
-    /// Principals with any access, for checks like "only Administrators and SYSTEM".
-    pub fn principals(&self) -> Vec<&str> {
-        self.entries
-            .iter()
-            .map(|ace| ace.principal.as_str())
-            .collect()
-    }
-}
-
-/// icacls accepts short names and SIDs; store the fully-qualified form so
-/// read-back comparisons don't depend on how the grant was spelled.
-fn canonical_principal(name: &str) -> String {
-    let trimmed = name.trim_start_matches('*');
-    match trimmed.to_ascii_lowercase().as_str() {
-        "administrators" | "builtin\\administrators" | "s-1-5-32-544" => {
-            "BUILTIN\\Administrators".into()
-        }
-        "system" | "nt authority\\system" | "s-1-5-18" => "NT AUTHORITY\\SYSTEM".into(),
-        "users" | "builtin\\users" | "s-1-5-32-545" => "BUILTIN\\Users".into(),
-        "authenticated users" | "nt authority\\authenticated users" | "s-1-5-11" => {
-            "NT AUTHORITY\\Authenticated Users".into()
-        }
-        _ => trimmed.to_string(),
     }
 }
 
@@ -343,15 +162,7 @@ impl GuestFs {
                 reason: "a drive root cannot be created or replaced".into(),
             });
         };
-        match self.node(&parent).map(|n| &n.kind) {
-            None => Err(GuestError::NotFound {
-                path: parent.display(),
-            }),
-            Some(NodeKind::File(_)) => Err(GuestError::NotADirectory {
-                path: parent.display(),
-            }),
-            Some(NodeKind::Directory) => Ok(()),
-        }
+        self.require_dir(&parent)
     }
 
     pub fn write(
@@ -448,21 +259,22 @@ impl GuestFs {
         })
     }
 
+    /// `path` must exist and be a directory.
+    fn require_dir(&self, path: &GuestPath) -> Result<(), GuestError> {
+        match self.node(path).map(|n| &n.kind) {
+            None => Err(GuestError::NotFound {
+                path: path.display(),
+            }),
+            Some(NodeKind::File(_)) => Err(GuestError::NotADirectory {
+                path: path.display(),
+            }),
+            Some(NodeKind::Directory) => Ok(()),
+        }
+    }
+
     /// Direct children of a directory, in case-insensitive name order.
     pub fn list(&self, dir: &GuestPath) -> Result<Vec<GuestFileSummary>, GuestError> {
-        match self.node(dir).map(|n| &n.kind) {
-            None => {
-                return Err(GuestError::NotFound {
-                    path: dir.display(),
-                })
-            }
-            Some(NodeKind::File(_)) => {
-                return Err(GuestError::NotADirectory {
-                    path: dir.display(),
-                })
-            }
-            Some(NodeKind::Directory) => {}
-        }
+        self.require_dir(dir)?;
         Ok(self
             .descendants(dir)
             .filter(|node| node.path.parts.len() == dir.parts.len() + 1)
@@ -504,19 +316,7 @@ impl GuestFs {
     }
 
     pub fn delete_dir(&mut self, path: &GuestPath, recursive: bool) -> Result<(), GuestError> {
-        match self.node(path).map(|n| &n.kind) {
-            None => {
-                return Err(GuestError::NotFound {
-                    path: path.display(),
-                })
-            }
-            Some(NodeKind::File(_)) => {
-                return Err(GuestError::NotADirectory {
-                    path: path.display(),
-                })
-            }
-            Some(NodeKind::Directory) => {}
-        }
+        self.require_dir(path)?;
         if path.is_root() {
             return Err(GuestError::InvalidPath {
                 path: path.display(),

@@ -1,0 +1,291 @@
+//! The [`Client`] handle and its `/api` session.
+//!
+//! A `Client` is a cheap `Arc` handle: clones share one connection pool
+//! (one `reqwest::Client`, keep-alive) and one session.
+//!
+//! Logging out: call [`Client::close`] (or [`Client::logout`]) at the end
+//! of a build and on its error paths; it waits for `DELETE /api/session`
+//! (and the VI/JSON `Logout` when a separate VI session was opened). As a
+//! guard for paths that never get there (a `?` that returns early, a
+//! panic), dropping the last handle of a client that was not closed
+//! spawns a best-effort `DELETE /api/session` on the current tokio
+//! runtime. It cannot be awaited from `Drop`, so it may not finish if the
+//! runtime is shutting down; vCenter then expires the session itself.
+
+use super::config::ClientConfig;
+use super::error::VsphereError;
+use super::ops;
+use super::tls;
+use super::transport::{Auth, Call, Reply, Transport, SESSION_HEADER};
+use super::types::SessionInfo;
+use super::vijson::ViState;
+use crate::secret::Secret;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// A logged-in connection to one vCenter.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub t: Transport,
+    pub vi: ViState,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.inner.t.base.as_str())
+            .field("user", &self.inner.t.user)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Builds the connection pool and logs in (`POST /api/session`).
+    pub async fn connect(cfg: ClientConfig) -> Result<Client, VsphereError> {
+        let scheme = cfg.url.scheme();
+        if scheme != "https" && scheme != "http" {
+            return Err(VsphereError::Config {
+                field: "url",
+                reason: format!("{} is not an http(s) URL", cfg.url),
+            });
+        }
+        if cfg.url.host_str().is_none() {
+            return Err(VsphereError::Config {
+                field: "url",
+                reason: format!("{} has no host", cfg.url),
+            });
+        }
+        if scheme == "https" && cfg.tls.insecure && cfg.tls.thumbprint.is_none() {
+            tracing::warn!(
+                url = %cfg.url,
+                "TLS certificate verification is OFF (insecure): anyone on the network path can pose as this vCenter; \
+                 use ca_file or thumbprint instead"
+            );
+        }
+        let tls = tls::rustls_config(&cfg.tls)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(cfg.timeouts.connect)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| VsphereError::Config {
+                field: "http client",
+                reason: e.to_string(),
+            })?;
+        let mut base = cfg.url.clone();
+        base.set_path("/");
+        base.set_query(None);
+        base.set_fragment(None);
+        let t = Transport::new(http, base, cfg.user, cfg.password, cfg.retry, cfg.timeouts);
+        t.login().await?;
+        let vi = ViState::new(cfg.vi_release);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                t,
+                vi,
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// `https://vc/` as configured (path dropped).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.t.base
+    }
+
+    pub fn user(&self) -> &str {
+        &self.inner.t.user
+    }
+
+    /// `GET /api/session`.
+    pub async fn session_info(&self) -> Result<SessionInfo, VsphereError> {
+        let what = "read the current vCenter session";
+        self.t()
+            .execute(&Call::new(&ops::SESSION_GET, &[], what))
+            .await?
+            .json(what)
+    }
+
+    /// Ends the VI/JSON session (if one of its own was opened) and the
+    /// `/api` session. Later calls on any clone of this handle fail with
+    /// 401 unless they log in again, which they do transparently; use
+    /// [`Client::close`] to make the end final.
+    pub async fn logout(&self) -> Result<(), VsphereError> {
+        let vi_result = self.vi_logout().await;
+        let Some(token) = self.t().token() else {
+            return vi_result;
+        };
+        let what = format!(
+            "log out of {}",
+            self.t().base.origin().ascii_serialization()
+        );
+        self.t().set_token(None);
+        self.t()
+            .with_retries(
+                &Call::new(&ops::SESSION_DELETE, &[], what),
+                &Auth::Token(token),
+            )
+            .await?;
+        vi_result
+    }
+
+    /// Logs out and disarms the drop guard.
+    pub async fn close(self) -> Result<(), VsphereError> {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.logout().await
+    }
+
+    pub(crate) fn t(&self) -> &Transport {
+        &self.inner.t
+    }
+
+    /// Runs a call with the `/api` session and decodes its JSON answer.
+    pub(crate) async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+    ) -> Result<T, VsphereError> {
+        self.t().execute(&call).await?.json(&call.what)
+    }
+
+    /// Runs a call with the `/api` session, ignoring the (empty) answer.
+    pub(crate) async fn unit(&self, call: Call<'_>) -> Result<(), VsphereError> {
+        self.t().execute(&call).await.map(|_: Reply| ())
+    }
+
+    /// Runs a non-idempotent `attempt`. After an ambiguous failure (the
+    /// request may have been carried out although no answer came back),
+    /// `look` checks whether it was; if so its result is returned, if not
+    /// the attempt is retried within the retry policy.
+    pub(crate) async fn recover_then_retry<T, A, AF, L, LF>(
+        &self,
+        what: &str,
+        attempt: A,
+        look: L,
+    ) -> Result<T, VsphereError>
+    where
+        A: Fn() -> AF,
+        AF: Future<Output = Result<T, VsphereError>>,
+        L: Fn() -> LF,
+        LF: Future<Output = Result<Option<T>, VsphereError>>,
+    {
+        let mut backoff = self.t().retry.start();
+        loop {
+            let err = match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_ambiguous() => e,
+                Err(e) => return Err(e),
+            };
+            match look().await {
+                Ok(Some(found)) => {
+                    tracing::info!(%what, error = %err, "the earlier attempt went through after all; using its result");
+                    return Ok(found);
+                }
+                Ok(None) => {}
+                Err(look_err) => {
+                    tracing::warn!(%what, error = %look_err, "could not check whether the earlier attempt went through");
+                    return Err(err);
+                }
+            }
+            if !backoff.wait().await {
+                return Err(err);
+            }
+            tracing::info!(%what, error = %err, retry = backoff.retries(), "not done yet; trying again");
+        }
+    }
+
+    /// Polls `check` every `poll_interval` until it yields a value or
+    /// `deadline` has passed (then a [`VsphereError::Deadline`] naming
+    /// `what`). Errors from `check` end the wait.
+    pub(crate) async fn poll_until<T, F, Fut>(
+        &self,
+        what: &str,
+        deadline: Duration,
+        mut check: F,
+    ) -> Result<T, VsphereError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, VsphereError>>,
+    {
+        let started = Instant::now();
+        loop {
+            if let Some(v) = check().await? {
+                return Ok(v);
+            }
+            if started.elapsed() >= deadline {
+                return Err(VsphereError::Deadline {
+                    what: what.to_string(),
+                    after: deadline,
+                });
+            }
+            let left = deadline.saturating_sub(started.elapsed());
+            tokio::time::sleep(self.t().timeouts.poll_interval.min(left)).await;
+        }
+    }
+}
+
+impl Transport {
+    /// `POST /api/session` with Basic auth; stores the token.
+    pub(crate) async fn login(&self) -> Result<(), VsphereError> {
+        let what = format!(
+            "log in to {} as {}",
+            self.base.origin().ascii_serialization(),
+            self.user
+        );
+        let reply = self
+            .with_retries(
+                &Call::new(&ops::SESSION_CREATE, &[], what.clone()),
+                &Auth::Basic,
+            )
+            .await?;
+        let token: String = reply.json(&what)?;
+        if token.is_empty() {
+            return Err(VsphereError::Decode {
+                what,
+                reason: "vCenter returned an empty session token".into(),
+            });
+        }
+        self.set_token(Some(Secret::new(token)));
+        Ok(())
+    }
+
+    /// Whether the current token is still a live session. Sent once, with
+    /// no re-login, because it is the re-login decision itself.
+    pub(crate) async fn session_is_valid(&self) -> bool {
+        let call = Call::new(&ops::SESSION_GET, &[], "check the vCenter session");
+        self.send_once(&call, &Auth::Session).await.is_ok()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(token) = self.t.token() else { return };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Ok(url) = ops::SESSION_DELETE.render(&self.t.base, &[], &[]) else {
+            return;
+        };
+        let http = self.t.http.clone();
+        handle.spawn(async move {
+            let sent = http
+                .delete(url)
+                .header(SESSION_HEADER, token.expose())
+                .send()
+                .await;
+            if let Err(e) = sent {
+                tracing::debug!(error = %e, "best-effort logout on drop failed");
+            }
+        });
+    }
+}

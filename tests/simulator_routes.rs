@@ -1,0 +1,70 @@
+//! The simulator's `/api` operation list (`routes::API_OPERATIONS`) held
+//! against VMware's 7.0.3 OpenAPI description and against the live router.
+
+mod simulator_support;
+
+use gild::simulator::routes::API_OPERATIONS;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use simulator_support::Harness;
+use std::path::PathBuf;
+
+/// `shared/vsphere-api/7.0.3`, found by walking up from the crate (the
+/// worktree layout puts `shared` two or three levels up).
+fn spec_dir() -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let candidate = dir.join("shared/vsphere-api/7.0.3");
+        if candidate.is_dir() {
+            return candidate;
+        }
+        assert!(
+            dir.pop(),
+            "shared/vsphere-api/7.0.3 not found above the crate"
+        );
+    }
+}
+
+#[test]
+fn every_served_operation_exists_in_the_7_0_3_openapi_description() {
+    let mut paths = serde_json::Map::new();
+    for file in ["vcenter.json", "cis.json", "session.json"] {
+        let text = std::fs::read_to_string(spec_dir().join(file)).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        paths.extend(doc["paths"].as_object().unwrap().clone());
+    }
+    for (method, path) in API_OPERATIONS {
+        if *path == "/api/vcenter/system?action=hello" {
+            continue; // added in 8.0.2.0, after the 7.0.3 description
+        }
+        let methods = paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("{path} is not in the 7.0.3 description"));
+        assert!(
+            methods.get(method.to_ascii_lowercase()).is_some(),
+            "{method} {path} is not in the 7.0.3 description"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_listed_operation_is_routed_by_the_simulator() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("routes").await;
+    for (method, path) in API_OPERATIONS {
+        if *path == "/api/session" && *method == "DELETE" {
+            continue; // would end the harness's session for the rest of the loop
+        }
+        let concrete = path
+            .replace("{vm}", &vm)
+            .replace("{pid}", "1")
+            .replace("{path}", "C%3A%5Cx");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+        let (status, body) = h.call(method.clone(), &concrete, body).await;
+        assert!(
+            !(status == StatusCode::NOT_FOUND && body["error_type"] == "OPERATION_NOT_FOUND"),
+            "{method} {path} is listed but not routed"
+        );
+    }
+}
