@@ -6,21 +6,26 @@ use super::Outcome;
 mod client;
 #[path = "bench_lint.rs"]
 mod lint;
+/// Running `gild simulator serve` as a child process (also used by tests).
+#[path = "bench_serve.rs"]
+pub mod serve;
+#[path = "bench_transfer.rs"]
+mod transfer;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchCommand {
     /// Client overhead: power-state calls per second over one connection.
     Client(client::ClientBenchArgs),
     /// Streaming: 1 GiB upload/download through a guest transfer URL, next to curl.
-    Transfer(client::TransferBenchArgs),
+    Transfer(transfer::TransferBenchArgs),
     /// Lint 1,000 copies of the seed answer file, next to `xmllint --noout`.
     Lint(lint::LintBenchArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     match cmd {
-        BenchCommand::Client(args) => client::run_client(args).await,
-        BenchCommand::Transfer(args) => client::run_transfer(args).await,
+        BenchCommand::Client(args) => client::run(args).await,
+        BenchCommand::Transfer(args) => transfer::run(args).await,
         BenchCommand::Lint(args) => lint::run(args).await,
     }
 }
