@@ -70,21 +70,20 @@ impl Client {
                  use ca_file or thumbprint instead"
             );
         }
-        let tls = tls::rustls_config(&cfg.tls)?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .connect_timeout(cfg.timeouts.connect)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|e| VsphereError::Config {
-                field: "http client",
-                reason: e.to_string(),
-            })?;
+        let http = http_client(tls::rustls_config(&cfg.tls)?, &cfg)?;
+        let transfer_http = http_client(tls::rustls_config_http1(&cfg.tls)?, &cfg)?;
         let mut base = cfg.url.clone();
         base.set_path("/");
         base.set_query(None);
         base.set_fragment(None);
-        let t = Transport::new(http, base, cfg.user, cfg.password, cfg.retry, cfg.timeouts);
+        let t = Transport::new(
+            (http, transfer_http),
+            base,
+            cfg.user,
+            cfg.password,
+            cfg.retry,
+            cfg.timeouts,
+        );
         t.login().await?;
         let vi = ViState::new(cfg.vi_release);
         Ok(Client {
@@ -288,4 +287,20 @@ impl Drop for Inner {
             }
         });
     }
+}
+
+/// One pool for one vCenter: keep-alive connections reused by every call.
+fn http_client(
+    tls: rustls::ClientConfig,
+    cfg: &ClientConfig,
+) -> Result<reqwest::Client, VsphereError> {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .connect_timeout(cfg.timeouts.connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build()
+        .map_err(|e| VsphereError::Config {
+            field: "http client",
+            reason: e.to_string(),
+        })
 }

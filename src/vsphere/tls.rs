@@ -61,7 +61,26 @@ pub fn thumbprint_of(der: &[u8]) -> String {
 }
 
 /// The rustls configuration for [`TlsOptions`].
+///
+/// ALPN offers HTTP/2 first: a whole build then multiplexes every call over
+/// one connection. Over HTTP/1.1 the pool races a fresh connect against the
+/// return of the previous connection, so sequential calls still opened 2-3
+/// connections; servers without h2 simply answer http/1.1.
 pub fn rustls_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, VsphereError> {
+    let mut config = verifier_config(opts)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The same trust settings for guest transfer URLs, offering HTTP/1.1 only
+/// (see `Transport::transfer_http`).
+pub fn rustls_config_http1(opts: &TlsOptions) -> Result<rustls::ClientConfig, VsphereError> {
+    let mut config = verifier_config(opts)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+fn verifier_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, VsphereError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

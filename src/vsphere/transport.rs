@@ -98,7 +98,12 @@ impl Reply {
 }
 
 pub(crate) struct Transport {
+    /// `/api` and `/sdk` calls: HTTP/2 when the server offers it.
     pub http: reqwest::Client,
+    /// Guest transfer URLs: HTTP/1.1. On a real vCenter they point at the
+    /// ESXi host (another server), and one long stream gains nothing from
+    /// HTTP/2 but its flow-control windows.
+    pub transfer_http: reqwest::Client,
     pub base: Url,
     pub user: String,
     password: Secret,
@@ -110,7 +115,7 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub fn new(
-        http: reqwest::Client,
+        (http, transfer_http): (reqwest::Client, reqwest::Client),
         base: Url,
         user: String,
         password: Secret,
@@ -119,6 +124,7 @@ impl Transport {
     ) -> Self {
         Transport {
             http,
+            transfer_http,
             base,
             user,
             password,
