@@ -5,7 +5,7 @@
 use super::*;
 use crate::unattend::catalog::PASSES;
 use crate::unattend::doc::Element;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 pub const UNATTEND_NS: &str = "urn:schemas-microsoft-com:unattend";
 const PUBLIC_KEY_TOKEN: &str = "31bf3856ad364e35";
@@ -43,7 +43,7 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
         }
     }
     let mut layout = Layout::default();
-    let mut seen_passes: HashMap<&str, ()> = HashMap::new();
+    let mut seen_passes: HashSet<&str> = HashSet::new();
     let mut arch: Option<&str> = None;
     for settings in doc.children(root) {
         if settings.name != "settings" {
@@ -74,14 +74,14 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
             );
             continue;
         }
-        if seen_passes.insert(pass.value.as_ref(), ()).is_some() {
+        if !seen_passes.insert(pass.value.as_ref()) {
             out.push(
                 DUPLICATE_PASS,
                 pass.value_span,
                 format!("pass `{}` appears more than once", pass.value),
             );
         }
-        let mut in_pass: HashMap<(String, String), ()> = HashMap::new();
+        let mut in_pass: HashSet<(String, String)> = HashSet::new();
         for &element in &settings.children {
             let Some(comp) = doc.elements.get(element) else {
                 continue;
@@ -118,7 +118,7 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
                 name.to_string(),
                 comp_arch.map(|a| a.value.to_string()).unwrap_or_default(),
             );
-            if in_pass.insert(key, ()).is_some() {
+            if !in_pass.insert(key) {
                 out.push(
                     DUPLICATE_COMPONENT,
                     comp.name_span,
