@@ -5,6 +5,7 @@
 //! files, `cli` is the command edge.
 
 pub mod cli;
+pub mod pipeline;
 pub mod secret;
 pub mod simulator;
 pub mod unattend;

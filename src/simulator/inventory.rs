@@ -1,6 +1,6 @@
 //! The seed inventory: what the simulated vCenter contains at start.
 //!
-//! Read from YAML or JSON (serde_yaml reads both) with unknown fields
+//! Read from YAML or JSON (serde_norway reads both) with unknown fields
 //! refused, so a typo in a test fixture is an error naming the file, line
 //! and field instead of a silently missing VM. Cross references (a VM's
 //! datastore, folder, cluster) are checked after parsing and reported by
@@ -203,7 +203,7 @@ impl Inventory {
 
     pub fn parse(text: &str, origin: &str) -> Result<Self, SimulatorError> {
         let inventory: Inventory =
-            serde_yaml::from_str(text).map_err(|e| SimulatorError::Inventory {
+            serde_norway::from_str(text).map_err(|e| SimulatorError::Inventory {
                 origin: origin.to_string(),
                 message: e.to_string(),
             })?;

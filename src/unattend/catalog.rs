@@ -134,7 +134,7 @@ pub fn catalog() -> Result<&'static Catalog, CatalogError> {
     CATALOG
         .get_or_init(|| {
             let file: CatalogFile =
-                serde_yaml::from_str(CATALOG_YAML).map_err(|e| CatalogError(e.to_string()))?;
+                serde_norway::from_str(CATALOG_YAML).map_err(|e| CatalogError(e.to_string()))?;
             let components = file
                 .components
                 .into_iter()

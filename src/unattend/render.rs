@@ -47,7 +47,7 @@ pub fn escape_xml(s: &str) -> String {
 /// Parses a values YAML document into the JSON value tera takes. An empty
 /// document is an empty mapping.
 pub fn parse_values(yaml: &str) -> Result<Value, RenderError> {
-    let v: Value = serde_yaml::from_str(yaml).map_err(|e| RenderError::Values(e.to_string()))?;
+    let v: Value = serde_norway::from_str(yaml).map_err(|e| RenderError::Values(e.to_string()))?;
     match v {
         Value::Null => Ok(Value::Object(Map::new())),
         Value::Object(_) => Ok(v),
@@ -64,7 +64,7 @@ pub fn apply_set(values: &mut Value, assignment: &str) -> Result<(), RenderError
         .split_once('=')
         .ok_or_else(|| RenderError::Values(format!("--set `{assignment}` is not key=value")))?;
     let parsed: Value =
-        serde_yaml::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+        serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
     let parsed = if parsed.is_null() {
         Value::String(raw.to_string())
     } else {

@@ -129,8 +129,8 @@ impl FaultSpec {
 
     /// A YAML (or JSON, which YAML reads) list of rule objects.
     pub fn from_document(text: &str, origin: &str) -> Result<Self, SimulatorError> {
-        let items: Vec<BTreeMap<String, serde_yaml::Value>> =
-            serde_yaml::from_str(text).map_err(|e| SimulatorError::Faults {
+        let items: Vec<BTreeMap<String, serde_norway::Value>> =
+            serde_norway::from_str(text).map_err(|e| SimulatorError::Faults {
                 origin: origin.to_string(),
                 message: e.to_string(),
             })?;
@@ -158,11 +158,11 @@ impl FaultSpec {
     }
 }
 
-fn scalar_text(v: &serde_yaml::Value) -> Option<String> {
+fn scalar_text(v: &serde_norway::Value) -> Option<String> {
     match v {
-        serde_yaml::Value::String(s) => Some(s.clone()),
-        serde_yaml::Value::Number(n) => Some(n.to_string()),
-        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        serde_norway::Value::String(s) => Some(s.clone()),
+        serde_norway::Value::Number(n) => Some(n.to_string()),
+        serde_norway::Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }

@@ -2,14 +2,10 @@
 //! benchmark lives in its own module; this file only dispatches.
 use super::Outcome;
 
-#[path = "bench_client.rs"]
 mod client;
-#[path = "bench_lint.rs"]
 mod lint;
 /// Running `gild simulator serve` as a child process (also used by tests).
-#[path = "bench_serve.rs"]
 pub mod serve;
-#[path = "bench_transfer.rs"]
 mod transfer;
 
 #[derive(clap::Subcommand, Debug)]

@@ -4,8 +4,8 @@
 use gild::unattend::{lint_bytes, lint_text, Profile, Severity};
 use proptest::prelude::*;
 
-const SEED: &str = include_str!("fixtures/unattend/seed.xml");
-const CLEAN: &str = include_str!("fixtures/unattend/clean.xml");
+const SEED: &str = include_str!("../fixtures/unattend/seed.xml");
+const CLEAN: &str = include_str!("../fixtures/unattend/clean.xml");
 
 /// Edits that keep the file XML-ish: byte flips, deletions, insertions of
 /// markup fragments, truncation.

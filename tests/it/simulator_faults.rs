@@ -1,12 +1,11 @@
 //! Every fault kind, set at start, through the in-process admin handle and
 //! through the `/_sim` HTTP prefix; plus the request log and connection count.
 
-mod simulator_support;
 
 use gild::simulator::{FaultSpec, SimulatorConfig};
 use reqwest::StatusCode;
 use serde_json::json;
-use simulator_support::{error_type, Harness};
+use crate::simulator_support::{error_type, Harness};
 use std::time::{Duration, Instant};
 
 fn faults(spec: &str) -> FaultSpec {
@@ -229,7 +228,7 @@ async fn faults_given_at_start_apply_from_the_first_call() {
     })
     .await
     .unwrap();
-    let http = simulator_support::client_for(&sim);
+    let http = crate::simulator_support::client_for(&sim);
     let url = format!("{}api/session", sim.base_url());
     let first = http
         .post(&url)

@@ -8,10 +8,9 @@
 //!   gets a success VMware does not declare, and every refusal is a vAPI
 //!   error body with the contract's status.
 
-mod common;
 
-use common::openapi::{contract_status_of, exception_for, spec, template_matches};
-use common::scenario;
+use crate::common::openapi::{contract_status_of, exception_for, spec, template_matches};
+use crate::common::scenario;
 use gild::vsphere::ops::{Api, OPERATIONS};
 use std::collections::BTreeSet;
 

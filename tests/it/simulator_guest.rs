@@ -1,12 +1,11 @@
 //! Guest-facing routes over HTTPS: tools start-up, guest info, processes,
 //! file transfers and filesystem calls, and their preconditions.
 
-mod simulator_support;
 
 use gild::simulator::Timing;
 use reqwest::StatusCode;
 use serde_json::json;
-use simulator_support::{error_type, Harness};
+use crate::simulator_support::{error_type, Harness};
 use std::time::Duration;
 
 #[tokio::test]

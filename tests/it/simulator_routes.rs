@@ -1,28 +1,17 @@
 //! The simulator's `/api` operation list (`routes::API_OPERATIONS`) held
 //! against VMware's 7.0.3 OpenAPI description and against the live router.
 
-mod simulator_support;
 
 use gild::simulator::routes::API_OPERATIONS;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use simulator_support::Harness;
+use crate::simulator_support::Harness;
 use std::path::PathBuf;
 
-/// `shared/vsphere-api/7.0.3`, found by walking up from the crate (the
-/// worktree layout puts `shared` two or three levels up).
+/// The vendored copy of VMware's 7.0.3 description (see
+/// `tests/contract/README.md`).
 fn spec_dir() -> PathBuf {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared/vsphere-api/7.0.3");
-        if candidate.is_dir() {
-            return candidate;
-        }
-        assert!(
-            dir.pop(),
-            "shared/vsphere-api/7.0.3 not found above the crate"
-        );
-    }
+    crate::common::openapi::spec_dir()
 }
 
 #[test]

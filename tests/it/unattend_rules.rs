@@ -4,8 +4,8 @@
 
 use gild::unattend::{lint_bytes, lint_text, Profile, Severity, RULES};
 
-const CLEAN: &str = include_str!("fixtures/unattend/clean.xml");
-const SEED: &str = include_str!("fixtures/unattend/seed.xml");
+const CLEAN: &str = include_str!("../fixtures/unattend/clean.xml");
+const SEED: &str = include_str!("../fixtures/unattend/seed.xml");
 /// The clean file's encoded administrator password (a real-looking one).
 const ENCODED_REAL: &str =
     "VAByADAAdQBiADQAZABvAHIAJgAzAC0AaABvAHIAcwBlAEEAZABtAGkAbgBpAHMAdAByAGEAdABvAHIAUABhAHMAcwB3AG8AcgBkAA==";

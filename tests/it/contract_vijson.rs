@@ -1,6 +1,6 @@
 //! The VI/JSON routes (`/sdk/vim25/{release}/...`) and the 8.0.2+ release
 //! negotiation are not in the 7.0.3 OpenAPI files; they are held here to
-//! the facts of ../shared/vsphere-api/CONTRACT.md ("VI/JSON" section),
+//! the facts of tests/contract/vsphere-api/CONTRACT.md (vendored from the shared reference) ("VI/JSON" section),
 //! written out independently of gild's code: paths, MarkAsTemplate's 204,
 //! the fault body (`_typeName` + `faultMessage[{key,arg,message}]`), the
 //! TaskInfo shape and the Login token header.

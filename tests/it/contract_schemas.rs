@@ -7,10 +7,9 @@
 //! proves the validator fails on renamed fields, so this cannot pass
 //! vacuously.
 
-mod common;
 
-use common::openapi::{exception_for, spec};
-use common::scenario;
+use crate::common::openapi::{exception_for, spec};
+use crate::common::scenario;
 use std::collections::BTreeSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,9 +3,8 @@
 //! fails on a renamed or missing field (so the contract tests built on it
 //! cannot pass vacuously).
 
-mod common;
 
-use common::openapi::{exception_for, spec};
+use crate::common::openapi::{exception_for, spec};
 use serde_json::json;
 
 #[test]

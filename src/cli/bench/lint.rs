@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The seed example (OpenShift docs section 5.3.2.1), the benchmark input.
-const SEED: &str = include_str!("../../tests/fixtures/unattend/seed.xml");
+const SEED: &str = include_str!("../../../tests/fixtures/unattend/seed.xml");
 
 #[derive(clap::Args, Debug)]
 pub struct LintBenchArgs {

@@ -93,29 +93,11 @@ pub struct Spec {
     definitions: BTreeMap<&'static str, Map<String, Value>>,
 }
 
-/// Where the spec lives: `GILD_SHARED_DIR`, else `shared/` next to the crate
-/// or next to one of its ancestors (the crate may sit in a git worktree).
-pub fn spec_dir() -> Result<PathBuf, String> {
-    let mut tried = Vec::new();
-    if let Ok(dir) = std::env::var("GILD_SHARED_DIR") {
-        let p = PathBuf::from(dir).join("vsphere-api/7.0.3");
-        if p.join(SPEC_FILES[0]).is_file() {
-            return Ok(p);
-        }
-        tried.push(p);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for ancestor in manifest.ancestors().skip(1) {
-        let p = ancestor.join("shared/vsphere-api/7.0.3");
-        if p.join(SPEC_FILES[0]).is_file() {
-            return Ok(p);
-        }
-        tried.push(p);
-    }
-    Err(format!(
-        "VMware's OpenAPI files (vcenter.json, cis.json, session.json) were not found; tried {tried:?}. \
-         Put the shared reference folder at ../shared (relative to the crate) or set GILD_SHARED_DIR"
-    ))
+/// Where the spec lives: the copy vendored under `tests/contract/` (origin
+/// and checksums in `tests/contract/README.md` and `SHA256SUMS`), so a clone
+/// of the repository tests itself with nothing beside it.
+pub fn spec_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/contract/vsphere-api/7.0.3")
 }
 
 /// The loaded spec; panics (failing the test) with a clear message when the
@@ -130,7 +112,7 @@ pub fn spec() -> &'static Spec {
 
 impl Spec {
     pub fn load() -> Result<Spec, String> {
-        let dir = spec_dir()?;
+        let dir = spec_dir();
         let mut ops = Vec::new();
         let mut definitions = BTreeMap::new();
         for file in SPEC_FILES {

@@ -1,0 +1,28 @@
+//! The one integration-test binary (as ripgrep and cargo do): one module per
+//! area, so the crate is linked once and shared helpers (`common`,
+//! `simulator_support`) are compiled once. Everything runs on the embedded
+//! simulator; nothing outside the repository is read.
+
+mod common;
+mod simulator_support;
+
+mod client_integration;
+mod contract_bench;
+mod contract_demo;
+mod contract_openapi;
+mod contract_routes;
+mod contract_schemas;
+mod contract_vijson;
+mod guest_model;
+mod lint_cli;
+mod simulator_api;
+mod simulator_cli;
+mod simulator_faults;
+mod simulator_guest;
+mod simulator_routes;
+mod simulator_vi;
+mod third_party_client;
+mod unattend_props;
+mod unattend_render;
+mod unattend_rules;
+mod vendored;
