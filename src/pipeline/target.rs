@@ -38,11 +38,27 @@ pub struct OsBuild {
 
 /// Windows Server 2004 and 20H2 shipped after KB4565351 (August 2020, the
 /// custom-VXLAN-port fix for 1903/1909) and contain it: any revision will do.
-const WS_2004: OsBuild = OsBuild { label: "Windows Server 2004", build: 19041, min_ubr: 0 };
-const WS_20H2: OsBuild = OsBuild { label: "Windows Server 20H2", build: 19042, min_ubr: 0 };
+const WS_2004: OsBuild = OsBuild {
+    label: "Windows Server 2004",
+    build: 19041,
+    min_ubr: 0,
+};
+const WS_20H2: OsBuild = OsBuild {
+    label: "Windows Server 20H2",
+    build: 19042,
+    min_ubr: 0,
+};
 /// KB5012637 (April 2022) is 20348.681: the first 2022 build WMCO supports.
-const WS_2022: OsBuild = OsBuild { label: "Windows Server 2022", build: 20348, min_ubr: 681 };
-const WS_2025: OsBuild = OsBuild { label: "Windows Server 2025", build: 26100, min_ubr: 0 };
+const WS_2022: OsBuild = OsBuild {
+    label: "Windows Server 2022",
+    build: 20348,
+    min_ubr: 681,
+};
+const WS_2025: OsBuild = OsBuild {
+    label: "Windows Server 2025",
+    build: 26100,
+    min_ubr: 0,
+};
 
 /// VMware Tools 11.0.6: the seed's minimum for every target.
 pub const MIN_TOOLS: (u32, u32, u32) = (11, 0, 6);
@@ -141,7 +157,11 @@ impl Target {
     }
 }
 
-static ANY_OS: OsBuild = OsBuild { label: "any Windows build", build: 0, min_ubr: 0 };
+static ANY_OS: OsBuild = OsBuild {
+    label: "any Windows build",
+    build: 0,
+    min_ubr: 0,
+};
 
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

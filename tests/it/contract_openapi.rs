@@ -3,7 +3,6 @@
 //! fails on a renamed or missing field (so the contract tests built on it
 //! cannot pass vacuously).
 
-
 use crate::common::openapi::{exception_for, spec};
 use serde_json::json;
 

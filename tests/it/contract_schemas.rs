@@ -7,7 +7,6 @@
 //! proves the validator fails on renamed fields, so this cannot pass
 //! vacuously.
 
-
 use crate::common::openapi::{exception_for, spec};
 use crate::common::scenario;
 use std::collections::BTreeSet;

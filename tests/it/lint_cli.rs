@@ -154,7 +154,8 @@ fn json_format_is_one_object_per_line() {
 }
 
 fn sarif_validator() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(include_str!("../data/sarif-2.1.0-rtm.5.json")).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../data/sarif-2.1.0-rtm.5.json")).unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
 

@@ -1,11 +1,10 @@
 //! `/api` behaviour of the simulator over real HTTPS: session, inventory,
 //! VM lifecycle and the vCenter-shaped error bodies.
 
-
+use crate::simulator_support::{error_type, Harness};
 use gild::simulator::SimulatorConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use crate::simulator_support::{error_type, Harness};
 
 #[tokio::test]
 async fn wrong_password_is_refused_with_401_unauthenticated_body() {

@@ -1,11 +1,10 @@
 //! Every fault kind, set at start, through the in-process admin handle and
 //! through the `/_sim` HTTP prefix; plus the request log and connection count.
 
-
+use crate::simulator_support::{error_type, Harness};
 use gild::simulator::{FaultSpec, SimulatorConfig};
 use reqwest::StatusCode;
 use serde_json::json;
-use crate::simulator_support::{error_type, Harness};
 use std::time::{Duration, Instant};
 
 fn faults(spec: &str) -> FaultSpec {

@@ -1,11 +1,10 @@
 //! Guest-facing routes over HTTPS: tools start-up, guest info, processes,
 //! file transfers and filesystem calls, and their preconditions.
 
-
+use crate::simulator_support::{error_type, Harness};
 use gild::simulator::Timing;
 use reqwest::StatusCode;
 use serde_json::json;
-use crate::simulator_support::{error_type, Harness};
 use std::time::Duration;
 
 #[tokio::test]

@@ -1,11 +1,10 @@
 //! The simulator's `/api` operation list (`routes::API_OPERATIONS`) held
 //! against VMware's 7.0.3 OpenAPI description and against the live router.
 
-
+use crate::simulator_support::Harness;
 use gild::simulator::routes::API_OPERATIONS;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use crate::simulator_support::Harness;
 use std::path::PathBuf;
 
 /// The vendored copy of VMware's 7.0.3 description (see

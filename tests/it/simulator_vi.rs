@@ -1,11 +1,10 @@
 //! VI/JSON (`/sdk/vim25/{release}`) routes: login, token reuse, templates,
 //! tasks and fault bodies.
 
-
+use crate::simulator_support::Harness;
 use gild::simulator::SimulatorConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use crate::simulator_support::Harness;
 
 const SDK: &str = "/sdk/vim25/8.0.3.0";
 

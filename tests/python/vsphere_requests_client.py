@@ -3,7 +3,7 @@
 `gild simulator serve`.
 
 The expected status codes and field names are written here from VMware's
-contract (../shared/vsphere-api/CONTRACT.md and the 7.0.3 OpenAPI files),
+contract (tests/contract/vsphere-api/CONTRACT.md and the 7.0.3 OpenAPI files),
 never read from gild's code: if the simulator drifts from what vCenter
 answers, this script fails even when gild's own client still agrees with it.
 

@@ -129,8 +129,8 @@ impl FaultSpec {
 
     /// A YAML (or JSON, which YAML reads) list of rule objects.
     pub fn from_document(text: &str, origin: &str) -> Result<Self, SimulatorError> {
-        let items: Vec<BTreeMap<String, serde_norway::Value>> =
-            serde_norway::from_str(text).map_err(|e| SimulatorError::Faults {
+        let items: Vec<BTreeMap<String, serde_norway::Value>> = serde_norway::from_str(text)
+            .map_err(|e| SimulatorError::Faults {
                 origin: origin.to_string(),
                 message: e.to_string(),
             })?;
