@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod pipeline;
+pub mod report;
 pub mod secret;
 pub mod simulator;
 pub mod unattend;

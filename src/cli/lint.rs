@@ -3,7 +3,8 @@
 //! Exit codes: 0 clean (notes allowed), 1 errors (or warnings with
 //! `--deny-warnings`), 2 some input could not be read at all.
 use super::Outcome;
-use crate::unattend::{lint_path, report, Diagnostic, Profile, Severity};
+use crate::report::{self, Diagnostic, SarifTool, Severity};
+use crate::unattend::{lint_path, Profile, RULES};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -32,6 +33,13 @@ pub enum Format {
     Sarif,
 }
 
+/// What the SARIF log says about the answer-file linter.
+pub const SARIF_TOOL: SarifTool<'static> = SarifTool {
+    rules: RULES,
+    information_uri:
+        "https://learn.microsoft.com/en-us/windows-hardware/customize/desktop/unattend/",
+};
+
 pub async fn run(args: LintArgs) -> anyhow::Result<Outcome> {
     let mut all = Vec::new();
     let mut out = String::new();
@@ -43,9 +51,11 @@ pub async fn run(args: LintArgs) -> anyhow::Result<Outcome> {
         all.extend(diags);
     }
     match args.format {
-        Format::Human => out.push_str(&summary(&all, args.files.len())),
+        Format::Human => out.push_str(&report::summary(&all, args.files.len())),
         Format::Json => out = report::json_lines(&all),
-        Format::Sarif => out = serde_json::to_string_pretty(&report::sarif(&all))? + "\n",
+        Format::Sarif => {
+            out = serde_json::to_string_pretty(&report::sarif(&all, &SARIF_TOOL))? + "\n"
+        }
     }
     std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(outcome(&all, args.deny_warnings))
@@ -65,16 +75,4 @@ pub fn outcome(diags: &[Diagnostic], deny_warnings: bool) -> Outcome {
     } else {
         Outcome::Success
     }
-}
-
-pub fn summary(diags: &[Diagnostic], files: usize) -> String {
-    let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
-    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!(
-        "{}, {}, {} in {}\n",
-        plural(count(Severity::Error), "error"),
-        plural(count(Severity::Warning), "warning"),
-        plural(count(Severity::Note), "note"),
-        plural(files, "file"),
-    )
 }

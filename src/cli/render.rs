@@ -4,9 +4,10 @@
 //! or a file, never from the command line, and is redacted from any
 //! diagnostics shown.
 use super::{BadInputExt, Outcome};
+use crate::report::{self, Severity};
 use crate::secret::Secret;
 use crate::unattend::render::{self, RenderError};
-use crate::unattend::{lint_text, report, Profile, Severity};
+use crate::unattend::{lint_text, Profile};
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;

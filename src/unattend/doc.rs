@@ -7,7 +7,7 @@
 //! it is cut off at [`MAX_DEPTH`] anyway. Every node keeps byte spans so the
 //! rules can point at the exact name, attribute value or text.
 
-use super::diagnostic::Span;
+use crate::report::Span;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;

@@ -1,9 +1,9 @@
 //! Linting entry points: from a path, bytes or text to sorted diagnostics.
 //! Size is checked before reading or parsing so a huge input costs nothing.
 
-use super::diagnostic::{Diagnostic, LineIndex, Span};
 use super::doc::{self, ParseFailure, MAX_INPUT_BYTES};
 use super::rules::{self, Finding, Findings, Profile, Rule};
+use crate::report::{Diagnostic, LineIndex, Span};
 use std::path::Path;
 
 /// Lints a file; unreadable or oversized files give one input diagnostic
@@ -134,7 +134,7 @@ fn diagnostic(
         rule_id: rule.id,
         severity: rule.severity,
         message,
-        help: rule.help,
+        help: rule.help.into(),
         file: file.to_string(),
         line: start.0,
         col: start.1,

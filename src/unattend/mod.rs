@@ -13,14 +13,12 @@
 //!   administrator password ([`password`]).
 
 pub mod catalog;
-pub mod diagnostic;
 pub mod doc;
 pub mod lint;
 pub mod password;
 pub mod render;
-pub mod report;
 pub mod rules;
 
-pub use diagnostic::{Diagnostic, Severity, Span};
+pub use crate::report::{Diagnostic, Severity, Span};
 pub use lint::{lint_bytes, lint_path, lint_text};
 pub use rules::{Profile, RULES};

@@ -4,20 +4,13 @@
 //! [`settings`] walks components against the catalog and checks values,
 //! [`profile`] adds the WMCO/Kubernetes rules.
 
-use super::diagnostic::{Severity, Span};
 use super::doc::Document;
+pub use crate::report::Rule;
+use crate::report::{Severity, Span};
 
 pub mod profile;
 pub mod settings;
 pub mod structure;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rule {
-    pub id: &'static str,
-    pub severity: Severity,
-    pub summary: &'static str,
-    pub help: &'static str,
-}
 
 macro_rules! rules {
     ($($konst:ident = $id:literal, $sev:ident, $summary:literal, $help:literal;)*) => {

@@ -1,9 +1,8 @@
 //! Output formats: human (rustc-like), JSON Lines (one object per
 //! diagnostic per line, so `jq` and line-oriented CI tools can stream it),
-//! and SARIF 2.1.0 for GitHub code scanning.
+//! and SARIF 2.1.0 for GitHub code scanning. Shared by every checker.
 
-use super::diagnostic::{Diagnostic, LineIndex};
-use super::rules::RULES;
+use super::diagnostic::{Diagnostic, LineIndex, Rule, Severity};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -55,10 +54,32 @@ pub fn json_lines(diags: &[Diagnostic]) -> String {
         .collect()
 }
 
-/// A SARIF 2.1.0 log with every rule in `tool.driver.rules` (so results can
-/// reference them by index) and one result per diagnostic.
-pub fn sarif(diags: &[Diagnostic]) -> Value {
-    let rules: Vec<Value> = RULES
+/// `1 error, 2 warnings, 0 notes in 1 file`.
+pub fn summary(diags: &[Diagnostic], files: usize) -> String {
+    let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}, {} in {}\n",
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning"),
+        plural(count(Severity::Note), "note"),
+        plural(files, "file"),
+    )
+}
+
+/// What a SARIF log says about the checker that wrote it.
+pub struct SarifTool<'a> {
+    /// Every rule the checker has, so results can reference them by index.
+    pub rules: &'a [Rule],
+    /// Where a reader learns what the rules check.
+    pub information_uri: &'a str,
+}
+
+/// A SARIF 2.1.0 log with every rule in `tool.driver.rules` and one result
+/// per diagnostic.
+pub fn sarif(diags: &[Diagnostic], tool: &SarifTool<'_>) -> Value {
+    let rules: Vec<Value> = tool
+        .rules
         .iter()
         .map(|r| {
             json!({
@@ -90,7 +111,7 @@ pub fn sarif(diags: &[Diagnostic]) -> Value {
                     }
                 }]
             });
-            if let Some(i) = RULES.iter().position(|r| r.id == d.rule_id) {
+            if let Some(i) = tool.rules.iter().position(|r| r.id == d.rule_id) {
                 result["ruleIndex"] = json!(i);
             }
             result
@@ -103,7 +124,7 @@ pub fn sarif(diags: &[Diagnostic]) -> Value {
             "tool": { "driver": {
                 "name": "gild",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://learn.microsoft.com/en-us/windows-hardware/customize/desktop/unattend/",
+                "informationUri": tool.information_uri,
                 "rules": rules,
             }},
             "results": results,

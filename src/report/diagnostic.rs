@@ -1,8 +1,10 @@
-//! What the linter reports: one [`Diagnostic`] per finding, positioned by
-//! byte span and by 1-based line:column so every output format (human, JSON,
-//! SARIF) can point at the same place.
+//! One [`Diagnostic`] per finding, positioned by byte span and by 1-based
+//! line:column so every output format (human, JSON, SARIF) can point at the
+//! same place, whatever produced it (the answer-file linter, the pipeline
+//! validator, the MachineSet checker).
 
 use serde::Serialize;
+use std::borrow::Cow;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,12 +40,25 @@ impl Span {
     }
 }
 
+/// A rule as documented: a stable id (used in output, SARIF and docs), a
+/// default severity and a help text saying how to fix what it finds. Each
+/// checker keeps its own table of these; the SARIF log lists that table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub help: &'static str,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub rule_id: &'static str,
     pub severity: Severity,
     pub message: String,
-    pub help: &'static str,
+    /// Usually the rule's fixed help; checkers that know more (a "did you
+    /// mean" suggestion) say it here.
+    pub help: Cow<'static, str>,
     pub file: String,
     pub line: usize,
     pub col: usize,
@@ -54,7 +69,34 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// Input the linter could not even look at (unreadable, oversized): the
+    /// A diagnostic for `rule` at a position with no span to underline
+    /// beyond its line and column (YAML checkers know only those).
+    pub fn at(rule: Rule, file: &str, line: usize, col: usize, message: String) -> Self {
+        Diagnostic {
+            rule_id: rule.id,
+            severity: rule.severity,
+            message,
+            help: Cow::Borrowed(rule.help),
+            file: file.to_string(),
+            line: line.max(1),
+            col: col.max(1),
+            end_line: line.max(1),
+            end_col: col.max(1) + 1,
+            span: Span::default(),
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<Cow<'static, str>>) -> Self {
+        self.help = help.into();
+        self
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// Input the checker could not even look at (unreadable, oversized): the
     /// CLI maps these to exit code 2 rather than 1.
     pub fn is_input_failure(&self) -> bool {
         matches!(self.rule_id, "input-unreadable" | "input-too-large")
