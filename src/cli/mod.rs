@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 pub mod bench;
+pub mod build;
 pub mod demo;
 pub mod lint;
 pub mod render;
@@ -37,6 +38,8 @@ pub enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Build a golden-image template from a pipeline file.
+    Build(build::BuildArgs),
     /// Run the embedded vCenter simulator.
     #[command(subcommand)]
     Simulator(simulator::SimulatorCommand),
@@ -87,6 +90,8 @@ pub enum Outcome {
     Success,
     Failed,
     BadInput,
+    /// Stopped by a signal: 130 (SIGINT) or 143 (SIGTERM).
+    Interrupted(u8),
 }
 
 pub fn init_tracing(format: LogFormat, verbose: u8, quiet: bool) {
@@ -98,8 +103,10 @@ pub fn init_tracing(format: LogFormat, verbose: u8, quiet: bool) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Colour only on a terminal: a CI log or a file gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // try_init: tests may call this more than once in one process.
     let _ = match format {
@@ -121,11 +128,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(run(cli.command));
+    let result = runtime.block_on(run(cli.command, cli.log_format));
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::BadInput) => ExitCode::from(2),
+        Ok(Outcome::Interrupted(code)) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
             if err.downcast_ref::<BadInput>().is_some() {
@@ -137,8 +145,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+pub async fn run(command: Command, log_format: LogFormat) -> anyhow::Result<Outcome> {
     match command {
+        Command::Build(args) => build::run(args, log_format).await,
         Command::Simulator(cmd) => simulator::run(cmd).await,
         Command::Lint(args) => lint::run(args).await,
         Command::Render(cmd) => render::run(cmd).await,

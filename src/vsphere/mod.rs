@@ -37,5 +37,5 @@ pub use ops::{Operation, OPERATIONS};
 pub use retry::RetryPolicy;
 pub use session::Client;
 pub use tls::{parse_thumbprint, thumbprint_of};
-pub use vijson::{TaskState, VI_RELEASES};
+pub use vijson::{ChildVm, TaskState, VI_RELEASES};
 pub use vm::is_apipa;

@@ -136,6 +136,10 @@ operations! {
     VI_RENAME = "vi.vm.rename", Post, "/sdk/vim25/{release}/VirtualMachine/{moId}/Rename_Task", false, Api::ViJson;
     VI_DESTROY = "vi.vm.destroy", Post, "/sdk/vim25/{release}/VirtualMachine/{moId}/Destroy_Task", false, Api::ViJson;
     VI_TASK_INFO = "vi.task.info", Get, "/sdk/vim25/{release}/Task/{moId}/info", true, Api::ViJson;
+    VI_VM_RECONFIGURE = "vi.vm.reconfigure", Post, "/sdk/vim25/{release}/VirtualMachine/{moId}/ReconfigVM_Task", false, Api::ViJson;
+    VI_FOLDER_CHILDREN = "vi.folder.child_entity", Get, "/sdk/vim25/{release}/Folder/{moId}/childEntity", true, Api::ViJson;
+    VI_FOLDER_MOVE_INTO = "vi.folder.move_into", Post, "/sdk/vim25/{release}/Folder/{moId}/MoveIntoFolder_Task", false, Api::ViJson;
+    VI_SEARCH_FIND_CHILD = "vi.search_index.find_child", Post, "/sdk/vim25/{release}/SearchIndex/{moId}/FindChild", true, Api::ViJson;
 }
 
 /// Path segments are encoded strictly: a guest file path such as

@@ -100,6 +100,12 @@ impl Client {
         &self.inner.t.base
     }
 
+    /// The pause between polls of a guest state, process or task (the
+    /// first one; polls back off from here).
+    pub fn poll_interval(&self) -> std::time::Duration {
+        self.t().timeouts.poll_interval
+    }
+
     pub fn user(&self) -> &str {
         &self.inner.t.user
     }
@@ -213,7 +219,12 @@ impl Client {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Option<T>, VsphereError>>,
     {
+        // Polls back off (×1.5 up to 8× the configured interval): a state
+        // that did not change in the first seconds usually takes minutes,
+        // and vCenter should not pay for gild's impatience.
         let started = Instant::now();
+        let base = self.t().timeouts.poll_interval;
+        let mut interval = base;
         loop {
             if let Some(v) = check().await? {
                 return Ok(v);
@@ -225,7 +236,8 @@ impl Client {
                 });
             }
             let left = deadline.saturating_sub(started.elapsed());
-            tokio::time::sleep(self.t().timeouts.poll_interval.min(left)).await;
+            tokio::time::sleep(interval.min(left)).await;
+            interval = (interval * 3 / 2).min(base * 8);
         }
     }
 }

@@ -12,7 +12,7 @@
 //! uses that token for VI/JSON from then on (and logs it out on close).
 
 use super::error::VsphereError;
-use super::ids::{TaskId, VmId};
+use super::ids::{FolderId, TaskId, VmId};
 use super::ops::{self, Operation};
 use super::session::Client;
 use super::transport::{Auth, Call, Reply, SESSION_HEADER};
@@ -53,6 +53,17 @@ impl ViState {
             *t = token;
         }
     }
+}
+
+/// A VM or template in a folder, as its VI configuration describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildVm {
+    pub vm: VmId,
+    pub name: String,
+    pub template: bool,
+    /// `config.annotation` (the "Notes" field); empty when unset.
+    pub annotation: String,
+    pub create_date: Option<String>,
 }
 
 /// The state of a VI task as `wait_task` last saw it.
@@ -226,6 +237,102 @@ impl Client {
             })
     }
 
+    /// `VirtualMachine.ReconfigVM_Task` setting only `annotation` (the
+    /// Notes field), waited for. gild writes its build lock and template
+    /// provenance there, where anyone looking at vCenter sees them.
+    pub async fn set_annotation(&self, vm: &VmId, text: &str) -> Result<(), VsphereError> {
+        let what = format!("set the annotation of {vm}");
+        let body = json!({"spec": {"_typeName": "VirtualMachineConfigSpec", "annotation": text}});
+        let reply = self
+            .vi_call(&ops::VI_VM_RECONFIGURE, vm.as_str(), Some(body), &what)
+            .await?;
+        let task = task_ref(&reply, &what)?;
+        self.wait_task(&task, Duration::from_secs(300))
+            .await
+            .map(|_| ())
+    }
+
+    /// `SearchIndex.FindChild`: the VM or template named `name` directly in
+    /// `folder`. Unlike `/api`'s VM list this sees templates too, which is
+    /// what checking a template name needs.
+    pub async fn find_child_vm(
+        &self,
+        folder: &FolderId,
+        name: &str,
+    ) -> Result<Option<VmId>, VsphereError> {
+        let what = format!("find {name:?} in folder {folder}");
+        let body = json!({"entity": moref("Folder", folder.as_str()), "name": name});
+        let reply = self
+            .vi_call(&ops::VI_SEARCH_FIND_CHILD, "SearchIndex", Some(body), &what)
+            .await?;
+        if reply.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let found: Value = reply.json(&what)?;
+        Ok(match found.get("type").and_then(Value::as_str) {
+            Some("VirtualMachine") => found.get("value").and_then(Value::as_str).map(VmId::new),
+            _ => None,
+        })
+    }
+
+    /// The VMs and templates directly in `folder` (`Folder.childEntity`,
+    /// then each one's `config`).
+    pub async fn child_vms(&self, folder: &FolderId) -> Result<Vec<ChildVm>, VsphereError> {
+        let what = format!("list folder {folder}");
+        let children: Vec<Value> = self
+            .vi_call(&ops::VI_FOLDER_CHILDREN, folder.as_str(), None, &what)
+            .await?
+            .json(&what)?;
+        let mut out = Vec::new();
+        for child in children {
+            if child.get("type").and_then(Value::as_str) != Some("VirtualMachine") {
+                continue;
+            }
+            let Some(id) = child.get("value").and_then(Value::as_str) else {
+                continue;
+            };
+            let vm = VmId::new(id);
+            let what = format!("read the configuration of {vm}");
+            let config: Value = match self.vi_call(&ops::VI_VM_CONFIG, id, None, &what).await {
+                Ok(reply) => reply.json(&what)?,
+                // Deleted between the two reads: it is no longer a child.
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            };
+            let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_string);
+            out.push(ChildVm {
+                name: text("name").unwrap_or_default(),
+                template: config
+                    .get("template")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                annotation: text("annotation").unwrap_or_default(),
+                create_date: text("createDate"),
+                vm,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `Folder.MoveIntoFolder_Task` for one VM or template.
+    pub async fn move_into_folder(
+        &self,
+        folder: &FolderId,
+        vm: &VmId,
+    ) -> Result<TaskId, VsphereError> {
+        let what = format!("move {vm} into folder {folder}");
+        let body = json!({"list": [moref("VirtualMachine", vm.as_str())]});
+        let reply = self
+            .vi_call(
+                &ops::VI_FOLDER_MOVE_INTO,
+                folder.as_str(),
+                Some(body),
+                &what,
+            )
+            .await?;
+        task_ref(&reply, &what)
+    }
+
     /// `VirtualMachine.MarkAsTemplate` (the VM must be powered off).
     pub async fn mark_as_template(&self, vm: &VmId) -> Result<(), VsphereError> {
         let what = format!("mark {vm} as template");
@@ -289,6 +396,10 @@ impl Client {
         })
         .await
     }
+}
+
+fn moref(mo_type: &str, value: &str) -> Value {
+    json!({"_typeName": "ManagedObjectReference", "type": mo_type, "value": value})
 }
 
 fn task_ref(reply: &Reply, what: &str) -> Result<TaskId, VsphereError> {

@@ -33,6 +33,7 @@ mod system;
 mod tests;
 mod tools_conf;
 
+pub use cmdline::split as split_command_line;
 pub use error::GuestError;
 pub use fs::{Ace, Acl, FileBlob, GuestPath};
 pub use os::GuestOs;

@@ -1,0 +1,275 @@
+//! Running gild's scripts in the build VM.
+//!
+//! Guest operations capture no output, so each script reports through a
+//! JSON result file (scripts/README.md): the runner starts
+//! `powershell.exe -File <script> -ResultPath <file> ...`, waits for the exit
+//! code, downloads the result file and reads `success`/`error`/`details`.
+//! Nothing here parses human-readable output.
+//!
+//! No secret ever goes into a command line (vCenter lists command lines to
+//! anyone with guest-operation rights): parameters are names, paths and
+//! switches; anything sensitive travels as a file uploaded for the step.
+//!
+//! The scripts are compiled into the binary (`include_dir`), so a build
+//! runs the scripts of the gild that runs it, and the manifest's hashes name
+//! exactly what ran.
+
+use super::error::StageError;
+use crate::vsphere::ids::VmId;
+use crate::vsphere::types::{GuestCredentials, ProcessSpec};
+use crate::vsphere::Client;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+static SCRIPTS: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/scripts");
+
+/// Where OpenSSH for Windows reads administrators' keys.
+pub const AUTHORIZED_KEYS_PATH: &str = r"C:\ProgramData\ssh\administrators_authorized_keys";
+
+pub const POWERSHELL: &str = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe";
+
+/// Every shipped script (`*.ps1`), name and text.
+pub fn shipped_scripts() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    SCRIPTS.files().filter_map(|f| {
+        let name = f.path().file_name()?.to_str()?;
+        name.ends_with(".ps1").then_some((name, f.contents()))
+    })
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A script's result file (scripts/README.md, "Result file shape").
+#[derive(Clone, Debug, Deserialize)]
+pub struct ScriptResult {
+    pub script: String,
+    pub success: bool,
+    #[serde(default)]
+    pub changed: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+/// One parameter of a script invocation.
+#[derive(Clone, Debug)]
+pub enum Arg<'a> {
+    Value(&'a str, String),
+    Switch(&'a str),
+}
+
+/// The build VM's guest, as gild's scripts see it.
+pub struct Guest<'a> {
+    pub client: &'a Client,
+    pub vm: &'a VmId,
+    pub creds: &'a GuestCredentials,
+    /// Where scripts live in the guest (`C:\gild`).
+    pub dir: &'a str,
+}
+
+/// Distinguishes result files of repeated runs within one process, so a
+/// stale result is never read as the new one.
+static RUN: AtomicU32 = AtomicU32::new(0);
+
+impl Guest<'_> {
+    pub fn path(&self, file: &str) -> String {
+        format!("{}\\{file}", self.dir.trim_end_matches('\\'))
+    }
+
+    /// Uploads every shipped script not yet uploaded in this build
+    /// (`uploaded`: guest path → SHA-256, kept in the build state).
+    pub async fn ensure_scripts(
+        &self,
+        uploaded: &mut BTreeMap<String, String>,
+    ) -> Result<(), StageError> {
+        let missing: Vec<_> = shipped_scripts()
+            .filter(|(name, text)| {
+                uploaded.get(&self.path(name)).map(String::as_str) != Some(&sha256_hex(text))
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .create_directory(self.vm, self.creds, &self.path("results"), true)
+            .await
+            .map_err(StageError::vsphere(format!(
+                "create {} in the guest",
+                self.path("results")
+            )))?;
+        for (name, text) in missing {
+            let path = self.path(name);
+            self.upload(text.to_vec(), &path).await?;
+            uploaded.insert(path, sha256_hex(text));
+        }
+        Ok(())
+    }
+
+    pub async fn upload(&self, content: Vec<u8>, guest_path: &str) -> Result<(), StageError> {
+        self.client
+            .upload_bytes(self.vm, self.creds, content, guest_path, true)
+            .await
+            .map_err(StageError::vsphere(format!("upload {guest_path}")))
+    }
+
+    /// Runs `script` (a shipped `.ps1`) with `args` and returns its result
+    /// file. A script that fails (exit code ≠ 0 or `success: false`) is an
+    /// error carrying the script's own message.
+    pub async fn run_script(
+        &self,
+        script: &str,
+        args: &[Arg<'_>],
+        deadline: Duration,
+    ) -> Result<ScriptResult, StageError> {
+        let stem = script.trim_end_matches(".ps1");
+        let n = RUN.fetch_add(1, Ordering::Relaxed);
+        let result_path = self.path(&format!("results\\{stem}-{}-{n}.json", std::process::id()));
+        let mut argv = vec![
+            "-NoProfile".to_string(),
+            "-NonInteractive".into(),
+            "-ExecutionPolicy".into(),
+            "Bypass".into(),
+            "-File".into(),
+            quote(&self.path(script)),
+            "-ResultPath".into(),
+            quote(&result_path),
+        ];
+        for arg in args {
+            match arg {
+                Arg::Value(name, value) => {
+                    argv.push(format!("-{name}"));
+                    argv.push(quote(value));
+                }
+                Arg::Switch(name) => argv.push(format!("-{name}")),
+            }
+        }
+        let spec = ProcessSpec {
+            path: POWERSHELL.into(),
+            arguments: Some(argv.join(" ")),
+            ..ProcessSpec::default()
+        };
+        let exit = self
+            .client
+            .run_program(self.vm, self.creds, &spec, deadline)
+            .await
+            .map_err(|source| match source {
+                crate::vsphere::VsphereError::Deadline { after, .. } => {
+                    StageError::Timeout { after }
+                }
+                source => StageError::Vsphere {
+                    what: format!("run {script}"),
+                    source,
+                },
+            })?;
+        let bytes = match self
+            .client
+            .download_bytes(self.vm, self.creds, &result_path)
+            .await
+        {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => {
+                return Err(StageError::Script {
+                    script: script.into(),
+                    exit_code: Some(exit.exit_code),
+                    message: format!("it wrote no result file ({result_path})"),
+                })
+            }
+            Err(source) => {
+                return Err(StageError::Vsphere {
+                    what: format!("download the result of {script}"),
+                    source,
+                })
+            }
+        };
+        let result: ScriptResult =
+            serde_json::from_slice(&bytes).map_err(|e| StageError::Script {
+                script: script.into(),
+                exit_code: Some(exit.exit_code),
+                message: format!("its result file {result_path} is not valid: {e}"),
+            })?;
+        if exit.exit_code != 0 || !result.success {
+            return Err(StageError::Script {
+                script: script.into(),
+                exit_code: Some(exit.exit_code),
+                message: result
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no error message in its result file".into()),
+            });
+        }
+        Ok(result)
+    }
+}
+
+/// Quotes one argument the way `CommandLineToArgvW` (and PowerShell's
+/// `-File` binding) splits it back: quotes around anything with whitespace
+/// or quotes, backslashes doubled only where they precede a quote.
+pub fn quote(arg: &str) -> String {
+    if !arg.is_empty() && !arg.contains([' ', '\t', '"']) {
+        return arg.to_string();
+    }
+    let mut out = String::from("\"");
+    let mut backslashes = 0;
+    for c in arg.chars() {
+        match c {
+            '\\' => backslashes += 1,
+            '"' => {
+                out.extend(std::iter::repeat_n('\\', backslashes * 2 + 1));
+                out.push('"');
+                backslashes = 0;
+            }
+            c => {
+                out.extend(std::iter::repeat_n('\\', backslashes));
+                out.push(c);
+                backslashes = 0;
+            }
+        }
+    }
+    out.extend(std::iter::repeat_n('\\', backslashes * 2));
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::guest::split_command_line;
+
+    #[test]
+    fn quoted_arguments_split_back_to_themselves() {
+        for arg in [
+            "plain",
+            r"C:\gild\x.ps1",
+            r"C:\Program Files\x",
+            r#"say "hi""#,
+            r"trailing\",
+            r"C:\dir with space\",
+            "",
+        ] {
+            let line = format!("prog {}", quote(arg));
+            assert_eq!(
+                split_command_line(&line),
+                vec!["prog".to_string(), arg.to_string()],
+                "{arg:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_script_the_readme_names_is_embedded() {
+        let names: Vec<_> = shipped_scripts().map(|(n, _)| n).collect();
+        for needed in [
+            "gild-common.ps1",
+            "collect-facts.ps1",
+            "repair-tools-conf.ps1",
+        ] {
+            assert!(names.contains(&needed), "{needed} missing from {names:?}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! tools: VMware Tools running and guest operations ready, version at
+//! least the target's minimum (11.0.6, the seed's) or the pipeline's; an
+//! upgrade through vCenter when allowed, with the new version read back.
+
+use super::Build;
+use crate::pipeline::config::ToolsOptions;
+use crate::pipeline::error::StageError;
+use crate::pipeline::target::MIN_TOOLS;
+use crate::vsphere::types::{ToolsRunState, ToolsUpgradeSpec, ToolsVersion};
+use crate::vsphere::VsphereError;
+use std::time::Duration;
+
+pub async fn run(b: &mut Build<'_>, o: &ToolsOptions) -> Result<String, StageError> {
+    let vm = b.require_vm()?;
+    let floor = ToolsVersion {
+        major: MIN_TOOLS.0,
+        minor: MIN_TOOLS.1,
+        revision: MIN_TOOLS.2,
+    };
+    let min = match &o.min_version {
+        Some(v) => ToolsVersion::parse(v).ok_or_else(|| {
+            StageError::Precondition(format!(
+                "tools.min_version {v:?} is not a version such as 11.0.6"
+            ))
+        })?,
+        None => floor,
+    }
+    .max(floor);
+    let wait = o.timeout.unwrap_or(Duration::from_secs(1800));
+    wait_running(b, &vm, wait).await?;
+    let mut version = running_version(b, &vm).await?;
+    let mut upgraded = false;
+    if version.is_some_and(|v| v < min) && o.upgrade {
+        b.client
+            .upgrade_tools(&vm, &ToolsUpgradeSpec::default())
+            .await
+            .map_err(StageError::vsphere(format!("upgrade VMware Tools in {vm}")))?;
+        // The upgrade restarts Tools: wait for it to come back, then re-read.
+        wait_running(b, &vm, wait).await?;
+        version = running_version(b, &vm).await?;
+        upgraded = true;
+    }
+    let shown = version.map_or("unknown".to_string(), |v| v.to_string());
+    b.checks.expect(
+        "VMware Tools version",
+        format!(
+            ">= {min}{}",
+            if o.upgrade { "" } else { " (upgrade: false)" }
+        ),
+        shown.clone(),
+        version.is_some_and(|v| v >= min),
+    )?;
+    b.facts.tools_version = Some(shown.clone());
+    Ok(format!(
+        "Tools {shown} running{}",
+        if upgraded { " (upgraded)" } else { "" }
+    ))
+}
+
+async fn wait_running(
+    b: &mut Build<'_>,
+    vm: &crate::vsphere::ids::VmId,
+    wait: Duration,
+) -> Result<(), StageError> {
+    let waited = b.client.wait_for_guest_operations(vm, wait).await;
+    let state = b.client.tools(vm).await.map(|t| t.run_state);
+    let observed = match &state {
+        Ok(ToolsRunState::Running) => "RUNNING",
+        Ok(ToolsRunState::ExecutingScripts) => "EXECUTING_SCRIPTS",
+        Ok(ToolsRunState::NotRunning) => "NOT_RUNNING",
+        Err(_) => "unreadable",
+    };
+    match waited {
+        Ok(()) => b.checks.expect(
+            "VMware Tools running, guest operations ready",
+            "RUNNING",
+            observed,
+            true,
+        ),
+        Err(VsphereError::Deadline { after, .. }) => b.checks.expect(
+            "VMware Tools running, guest operations ready",
+            format!("RUNNING within {}", humantime::format_duration(after)),
+            observed,
+            false,
+        ),
+        Err(source) => Err(StageError::Vsphere {
+            what: format!("wait for VMware Tools in {vm}"),
+            source,
+        }),
+    }
+}
+
+async fn running_version(
+    b: &Build<'_>,
+    vm: &crate::vsphere::ids::VmId,
+) -> Result<Option<ToolsVersion>, StageError> {
+    let tools = b
+        .client
+        .tools(vm)
+        .await
+        .map_err(StageError::vsphere(format!("read VMware Tools of {vm}")))?;
+    Ok(tools.version_number.map(ToolsVersion::from_number))
+}

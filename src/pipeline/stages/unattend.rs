@@ -1,0 +1,125 @@
+//! unattend: the answer file rendered from the pipeline's template and
+//! values, linted with the target's profile (no errors allowed), uploaded,
+//! and read back byte for byte. The manifest records its SHA-256 with the
+//! password removed, so the hash names the file without carrying a secret.
+
+use super::Build;
+use crate::pipeline::error::StageError;
+use crate::pipeline::guest::sha256_hex;
+use crate::report::Severity;
+use crate::unattend::{lint_text, render, Profile};
+
+/// Where the answer file goes in the guest; sysprep is pointed at it.
+pub fn guest_path(b: &Build<'_>) -> String {
+    b.job
+        .pipeline
+        .unattend
+        .as_ref()
+        .and_then(|u| u.set.get("uploaded_answer_file").cloned())
+        .unwrap_or_else(|| {
+            format!(
+                "{}\\unattend.xml",
+                b.job.pipeline.guest.work_dir.trim_end_matches('\\')
+            )
+        })
+}
+
+pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
+    let vm = b.require_vm()?;
+    let cfg = b.job.pipeline.unattend.clone().ok_or_else(|| {
+        StageError::Precondition(
+            "the unattend stage needs an `unattend:` section (template and values)".into(),
+        )
+    })?;
+    let password = b.job.secrets.admin_password.clone().ok_or_else(|| {
+        StageError::Precondition("the unattend stage needs the administrator password (unattend.admin_password_env or _file)".into())
+    })?;
+    let template_path = b.local_path(&cfg.template);
+    let input = |what: &'static str, path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |reason: String| StageError::Input { what, path, reason }
+    };
+    let template = std::fs::read_to_string(&template_path)
+        .map_err(|e| e.to_string())
+        .map_err(input("unattend.template", &template_path))?;
+    let mut values = match &cfg.values {
+        Some(v) => {
+            let path = b.local_path(v);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .map_err(input("unattend.values", &path))?;
+            render::parse_values(&text)
+                .map_err(|e| e.to_string())
+                .map_err(input("unattend.values", &path))?
+        }
+        None => serde_json::Value::Object(Default::default()),
+    };
+    for (k, v) in &cfg.set {
+        render::apply_set(&mut values, &format!("{k}={v}"))
+            .map_err(|e| e.to_string())
+            .map_err(input("unattend.set", &b.job.pipeline_path))?;
+    }
+    let upload_to = guest_path(b);
+    if let serde_json::Value::Object(map) = &mut values {
+        map.entry("uploaded_answer_file")
+            .or_insert(serde_json::Value::String(upload_to.clone()));
+        map.remove("profile");
+    }
+    let name = template_path.display().to_string();
+    let rendered = render::render(&name, &template, values, &password, false)
+        .map_err(|e| e.to_string())
+        .map_err(input("unattend.template", &template_path))?;
+    let profile = if b.job.pipeline.target.is_wmco() {
+        Profile::Wmco
+    } else {
+        Profile::K8s
+    };
+    let diags = lint_text(&upload_to, &rendered, profile);
+    let errors: Vec<_> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    let warnings = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    b.checks.expect(
+        format!("answer file lint ({profile:?} profile)"),
+        "no errors",
+        if errors.is_empty() {
+            format!("no errors, {warnings} warning(s)")
+        } else {
+            format!(
+                "{} error(s): {}",
+                errors.len(),
+                errors
+                    .iter()
+                    .map(|d| format!("{}:{} {}", d.line, d.rule_id, d.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        },
+        errors.is_empty(),
+    )?;
+    b.guest(&vm)
+        .upload(rendered.clone().into_bytes(), &upload_to)
+        .await?;
+    let back = b
+        .client
+        .download_bytes(&vm, &b.job.secrets.guest, &upload_to)
+        .await
+        .map_err(StageError::vsphere(format!("read {upload_to} back")))?;
+    b.checks.expect(
+        "answer file in the guest matches the rendered one",
+        format!("{} bytes, same SHA-256", rendered.len()),
+        if back.as_ref() == rendered.as_bytes() {
+            format!("{} bytes, same SHA-256", back.len())
+        } else {
+            format!("{} bytes, different", back.len())
+        },
+        back.as_ref() == rendered.as_bytes(),
+    )?;
+    let redacted_sha = sha256_hex(render::redact(&rendered, &password).as_bytes());
+    b.facts.answer_file_sha256 = Some(redacted_sha.clone());
+    Ok(format!("{upload_to} rendered, linted ({warnings} warning(s)), uploaded; sha256 (password removed) {}", &redacted_sha[..12]))
+}
