@@ -14,8 +14,8 @@
 use super::{BadInputExt, Outcome};
 use crate::secret::Secret;
 use crate::simulator::{self, SimulatorConfig, Timing};
-use crate::vsphere::ids::VmId;
-use crate::vsphere::types::{
+use crate::vsphere::wire::VmId;
+use crate::vsphere::wire::{
     ClonePlacement, CloneSpec, GuestCredentials, PowerState, ProcessSpec, ToolsRunState,
     ToolsVersion,
 };

@@ -15,7 +15,7 @@ use super::state::{
     TemplateRecord,
 };
 use crate::secret::Secret;
-use crate::vsphere::types::GuestCredentials;
+use crate::vsphere::wire::GuestCredentials;
 use crate::vsphere::Client;
 use chrono::Utc;
 use std::path::PathBuf;

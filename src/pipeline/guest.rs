@@ -15,8 +15,8 @@
 //! exactly what ran.
 
 use super::error::StageError;
-use crate::vsphere::ids::VmId;
-use crate::vsphere::types::{GuestCredentials, ProcessSpec};
+use crate::vsphere::wire::VmId;
+use crate::vsphere::wire::{GuestCredentials, ProcessSpec};
 use crate::vsphere::Client;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};

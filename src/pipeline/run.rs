@@ -13,7 +13,7 @@ use super::simulate;
 use super::state::StartMode;
 use crate::secret::Secret;
 use crate::simulator::{self, FaultSpec, Simulator, SimulatorConfig, Timing};
-use crate::vsphere::types::GuestCredentials;
+use crate::vsphere::wire::GuestCredentials;
 use crate::vsphere::{Client, ClientConfig};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

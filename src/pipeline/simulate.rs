@@ -11,7 +11,7 @@ use super::target::Target;
 use crate::simulator::inventory::{
     ClusterSeed, DatacenterSeed, DatastoreSeed, Inventory, NetworkSeed, VmSeed,
 };
-use crate::vsphere::types::{DatastoreType, HardwareVersion, NetworkType, PowerState};
+use crate::vsphere::wire::{DatastoreType, HardwareVersion, NetworkType, PowerState};
 
 /// `/dc/vm/a/b` or `a/b` → `a/b` (the folder path below the datacenter's
 /// `vm` folder); `vm` alone → `` (the root VM folder).

@@ -5,8 +5,8 @@
 
 use super::faults::{FaultEngine, FaultSpec};
 use super::state::Shared;
-use crate::vsphere::ids::VmId;
-use crate::vsphere::types::PowerState;
+use crate::vsphere::wire::PowerState;
+use crate::vsphere::wire::VmId;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -6,7 +6,7 @@
 //! vCenter's own error bodies, so a client under test sees exactly what a
 //! real vCenter would send, never axum's plain-text rejections.
 
-use crate::vsphere::wire_error::{ErrorType, VapiErrorBody, ViFaultBody};
+use crate::vsphere::wire::{ErrorType, VapiErrorBody, ViFaultBody};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;

@@ -7,7 +7,7 @@
 //! their field path (`datacenters[0].vms[1].datastore`).
 
 use super::error::SimulatorError;
-use crate::vsphere::types::{DatastoreType, HardwareVersion, NetworkType, PowerState};
+use crate::vsphere::wire::{DatastoreType, HardwareVersion, NetworkType, PowerState};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -275,7 +275,7 @@ impl Inventory {
                         ));
                     }
                 }
-                if crate::vsphere::types::ToolsVersion::parse(&vm.tools_version).is_none() {
+                if crate::vsphere::wire::ToolsVersion::parse(&vm.tools_version).is_none() {
                     return Err(format!(
                         "{at}.tools_version: expected MAJOR.MINOR.REV like 12.1.5, got {:?}",
                         vm.tools_version

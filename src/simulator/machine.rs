@@ -9,8 +9,7 @@
 use super::guest::{GuestOs, GuestTiming, PowerEffect, WindowsGuest};
 use super::inventory::VmSeed;
 use super::timing::Timing;
-use crate::vsphere::ids::*;
-use crate::vsphere::types::*;
+use crate::vsphere::wire::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::time::Instant;

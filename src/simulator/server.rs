@@ -10,7 +10,7 @@ use super::admin::LogEntry;
 use super::error::ApiError;
 use super::faults::FaultKind;
 use super::state::Shared;
-use crate::vsphere::wire_error::ErrorType;
+use crate::vsphere::wire::ErrorType;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

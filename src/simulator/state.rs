@@ -8,8 +8,8 @@
 use super::inventory::Inventory;
 use super::machine::Machine;
 use super::timing::Timing;
-use crate::vsphere::ids::*;
-use crate::vsphere::types::{DatastoreType, FolderType, NetworkType};
+use crate::vsphere::wire::*;
+use crate::vsphere::wire::{DatastoreType, FolderType, NetworkType};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -100,7 +100,7 @@ pub struct ViTask {
     pub entity: VmId,
     pub name: &'static str,
     pub done_at: Instant,
-    pub error: Option<crate::vsphere::wire_error::ViFaultBody>,
+    pub error: Option<crate::vsphere::wire::ViFaultBody>,
 }
 
 /// An `/api` task (`?vmw-task=true`), as `GET /api/cis/tasks/{task}` reports it.
@@ -109,9 +109,9 @@ pub struct ApiTask {
     pub operation: &'static str,
     pub service: &'static str,
     pub user: String,
-    pub status: crate::vsphere::types::TaskStatus,
+    pub status: crate::vsphere::wire::TaskStatus,
     pub result: Option<serde_json::Value>,
-    pub error: Option<crate::vsphere::wire_error::VapiErrorBody>,
+    pub error: Option<crate::vsphere::wire::VapiErrorBody>,
     pub start_time: chrono::DateTime<chrono::Utc>,
     pub end_time: Option<chrono::DateTime<chrono::Utc>>,
 }

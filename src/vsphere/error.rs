@@ -6,7 +6,7 @@
 //! [`VsphereError::error_type`] / [`VsphereError::fault_type`] or the
 //! `is_*` helpers instead of matching strings.
 
-use super::wire_error::{ErrorType, VapiErrorBody, ViFaultBody};
+use super::wire::{ErrorType, VapiErrorBody, ViFaultBody};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]

@@ -7,10 +7,10 @@
 //! repeated on failure; the caller starts over with a new transfer.
 
 use super::error::VsphereError;
-use super::ids::VmId;
 use super::ops;
 use super::session::Client;
-use super::types::{
+use super::wire::VmId;
+use super::wire::{
     FileCreationAttributes, GuestCredentials, GuestFileInfo, GuestFileList, TransferSpec,
 };
 use bytes::Bytes;

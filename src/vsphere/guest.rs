@@ -9,11 +9,11 @@
 //! there is none.
 
 use super::error::VsphereError;
-use super::ids::{GuestPid, VmId};
 use super::ops::{self, Operation};
 use super::session::Client;
 use super::transport::{Call, Reply};
-use super::types::{GuestCredentials, ProcessInfo, ProcessSpec, ProcessSummary};
+use super::wire::{GuestCredentials, ProcessInfo, ProcessSpec, ProcessSummary};
+use super::wire::{GuestPid, VmId};
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -11,11 +11,10 @@
 //! picking one silently could clone from, or delete, the wrong VM.
 
 use super::error::VsphereError;
-use super::ids::*;
 use super::ops::{self, Operation};
 use super::session::Client;
 use super::transport::Call;
-use super::types::*;
+use super::wire::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt::Display;

@@ -10,23 +10,21 @@
 //! - `session`: the `Client` handle, login/logout and shared helpers;
 //! - `inventory`, `vm`, `guest` (processes), `files` (guest filesystem),
 //!   `vijson` (templates, rename, destroy, tasks): the operations.
-//! - `ids`, `types`, `wire_error`: wire types shared with the simulator.
+//! - `wire`: the wire types shared with the simulator (ids, bodies, errors).
 
 pub mod config;
 pub mod error;
 pub mod files;
 pub mod guest;
-pub mod ids;
 pub mod inventory;
 pub mod ops;
 pub mod retry;
 pub mod session;
 pub mod tls;
 pub mod transport;
-pub mod types;
 pub mod vijson;
 pub mod vm;
-pub mod wire_error;
+pub mod wire;
 
 pub use config::{ClientConfig, Timeouts, TlsOptions};
 pub use error::VsphereError;

@@ -354,7 +354,7 @@ pub fn redact(value: &Value) -> Value {
 mod tests {
     use super::*;
     use crate::vsphere::ops;
-    use crate::vsphere::types::GuestCredentials;
+    use crate::vsphere::wire::GuestCredentials;
 
     #[test]
     fn traced_process_create_shows_no_password_anywhere() {

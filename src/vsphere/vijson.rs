@@ -12,10 +12,10 @@
 //! uses that token for VI/JSON from then on (and logs it out on close).
 
 use super::error::VsphereError;
-use super::ids::{FolderId, TaskId, VmId};
 use super::ops::{self, Operation};
 use super::session::Client;
 use super::transport::{Auth, Call, Reply, SESSION_HEADER};
+use super::wire::{FolderId, TaskId, VmId};
 use crate::secret::Secret;
 use serde_json::{json, Value};
 use std::sync::RwLock;

@@ -8,13 +8,13 @@
 //! then tries again.
 
 use super::error::VsphereError;
-use super::ids::VmId;
 use super::inventory::ListFilter;
 use super::ops::{self, Operation};
 use super::session::Client;
 use super::transport::Call;
-use super::types::*;
-use super::wire_error::ErrorType;
+use super::wire::ErrorType;
+use super::wire::VmId;
+use super::wire::*;
 use std::time::Duration;
 
 impl Client {

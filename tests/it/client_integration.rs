@@ -2,9 +2,9 @@
 
 use gild::simulator::faults::FaultSpec;
 use gild::simulator::{self, Simulator, SimulatorConfig};
-use gild::vsphere::ids::VmId;
-use gild::vsphere::types::{ClonePlacement, CloneSpec, GuestCredentials, PowerState, ProcessSpec};
-use gild::vsphere::wire_error::ErrorType;
+use gild::vsphere::wire::ErrorType;
+use gild::vsphere::wire::VmId;
+use gild::vsphere::wire::{ClonePlacement, CloneSpec, GuestCredentials, PowerState, ProcessSpec};
 use gild::vsphere::{Client, ClientConfig, RetryPolicy, Timeouts, TlsOptions, VsphereError};
 use std::time::Duration;
 
@@ -530,7 +530,7 @@ async fn busy_power_on_is_checked_then_retried() {
 
 #[tokio::test]
 async fn tools_policy_hardware_and_guest_shutdown_work_on_a_clone() {
-    use gild::vsphere::types::{GuestPowerState, ToolsUpdateSpec, ToolsUpgradePolicy};
+    use gild::vsphere::wire::{GuestPowerState, ToolsUpdateSpec, ToolsUpgradePolicy};
     let sim = sim().await;
     let client = connect(&sim).await;
     let vm = running_clone(&client, "win-tools").await;

@@ -8,7 +8,7 @@ use gild::simulator::guest::{
     ServiceStatus, StartType, WindowsGuest, AUTHORIZED_KEYS_PATH, LIBRARY_FILES, POWERSHELL_PATH,
     SCRIPTS, SETUPERR_LOG_PATH, SYSPREP_PATH, TOOLS_CONF_PATH,
 };
-use gild::vsphere::types::ProcessSpec;
+use gild::vsphere::wire::ProcessSpec;
 use std::path::Path;
 
 const ED25519_KEY: &str =

@@ -19,6 +19,7 @@ mod simulator_api;
 mod simulator_cli;
 mod simulator_faults;
 mod simulator_guest;
+mod simulator_layering;
 mod simulator_routes;
 mod simulator_vi;
 mod third_party_client;

@@ -173,7 +173,7 @@ async fn sysprep_fail_fault_leaves_the_vm_running_with_setuperr_log() {
     let info = h.process_info(&vm, pid.as_i64().unwrap()).await;
     assert_ne!(info["exit_code"], 0);
     assert_eq!(h.vm_get(&vm, "power").await["state"], "POWERED_ON");
-    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    let id = gild::vsphere::wire::VmId::new(vm.as_str());
     assert!(h
         .sim
         .admin()
@@ -215,7 +215,7 @@ async fn transfer_break_cuts_an_upload_and_stores_nothing() {
         result.is_err(),
         "expected a broken connection, got {result:?}"
     );
-    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    let id = gild::vsphere::wire::VmId::new(vm.as_str());
     assert!(h.sim.admin().guest_file(&id, r"C:\half.bin").is_none());
 }
 

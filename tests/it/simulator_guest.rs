@@ -148,7 +148,7 @@ async fn file_transfer_round_trip_is_once_only() {
     assert_eq!(resp.status(), StatusCode::OK);
     let again = h.http.put(&up).body(content.clone()).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::NOT_FOUND, "a ticket works once");
-    let vm_id = gild::vsphere::ids::VmId::new(vm.as_str());
+    let vm_id = gild::vsphere::wire::VmId::new(vm.as_str());
     assert_eq!(
         h.sim
             .admin()
@@ -385,7 +385,7 @@ async fn tools_upgrade_and_installer_work_on_a_running_vm() {
 async fn stopping_the_vmtools_service_in_the_guest_stops_tools_reporting() {
     let h = Harness::default().await;
     let vm = h.powered_clone("svc").await;
-    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    let id = gild::vsphere::wire::VmId::new(vm.as_str());
     let stopped = h.sim.admin().with_guest(&id, |g| {
         g.set_service_status("VMTools", gild::simulator::guest::ServiceStatus::Stopped)
     });
@@ -417,6 +417,6 @@ async fn upload_larger_than_announced_is_refused() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let id = gild::vsphere::ids::VmId::new(vm.as_str());
+    let id = gild::vsphere::wire::VmId::new(vm.as_str());
     assert!(h.sim.admin().guest_file(&id, r"C:\liar.txt").is_none());
 }

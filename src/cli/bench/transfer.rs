@@ -10,8 +10,8 @@
 use super::serve::ServeProcess;
 use crate::cli::{BadInputExt, Outcome};
 use crate::secret::Secret;
-use crate::vsphere::ids::VmId;
-use crate::vsphere::types::{CloneSpec, FileCreationAttributes, GuestCredentials, TransferSpec};
+use crate::vsphere::wire::VmId;
+use crate::vsphere::wire::{CloneSpec, FileCreationAttributes, GuestCredentials, TransferSpec};
 use crate::vsphere::{Client, ClientConfig};
 use anyhow::Context as _;
 use rand::RngCore;

@@ -5,8 +5,8 @@
 
 use super::Build;
 use crate::pipeline::error::StageError;
-use crate::vsphere::ids::{DatastoreId, FolderId, ResourcePoolId, VmId};
-use crate::vsphere::types::{ClonePlacement, CloneSpec, PowerState};
+use crate::vsphere::wire::{ClonePlacement, CloneSpec, PowerState};
+use crate::vsphere::wire::{DatastoreId, FolderId, ResourcePoolId, VmId};
 
 /// The text gild writes into a build VM's annotation. `gild cleanup` only
 /// deletes VMs whose annotation starts with [`ANNOTATION_PREFIX`].

@@ -12,8 +12,8 @@ use crate::pipeline::config::{
 use crate::pipeline::error::StageError;
 use crate::pipeline::guest::{sha256_hex, Arg, POWERSHELL};
 use crate::pipeline::state::OsFacts;
-use crate::vsphere::ids::VmId;
-use crate::vsphere::types::ProcessSpec;
+use crate::vsphere::wire::ProcessSpec;
+use crate::vsphere::wire::VmId;
 use serde::Deserialize;
 use std::time::Duration;
 

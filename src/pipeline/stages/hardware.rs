@@ -6,7 +6,7 @@ use super::Build;
 use crate::pipeline::config::HardwareOptions;
 use crate::pipeline::error::StageError;
 use crate::pipeline::target::MIN_HARDWARE_VERSION;
-use crate::vsphere::types::{HardwareVersion, PowerState};
+use crate::vsphere::wire::{HardwareVersion, PowerState};
 
 pub async fn run(b: &mut Build<'_>, o: &HardwareOptions) -> Result<String, StageError> {
     let vm = b.require_vm()?;

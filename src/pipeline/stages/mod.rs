@@ -20,8 +20,8 @@ use super::engine::BuildJob;
 use super::error::{StageError, StateError};
 use super::guest::Guest;
 use super::state::{Facts, InventoryIds, Progress, StateData, TemplateRecord, VmRecord};
-use crate::vsphere::ids::VmId;
-use crate::vsphere::types::PowerState;
+use crate::vsphere::wire::PowerState;
+use crate::vsphere::wire::VmId;
 use crate::vsphere::{Client, VsphereError};
 use std::time::Duration;
 
@@ -201,7 +201,7 @@ impl<'a> Build<'a> {
         };
         let filter = crate::vsphere::ListFilter::new()
             .name(&self.vm_name)
-            .folder(&crate::vsphere::ids::FolderId::new(inv.folder.as_str()));
+            .folder(&crate::vsphere::wire::FolderId::new(inv.folder.as_str()));
         Ok(self
             .client
             .list_vms(&filter)

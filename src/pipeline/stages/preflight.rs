@@ -6,7 +6,7 @@ use super::Build;
 use crate::pipeline::error::StageError;
 use crate::pipeline::state::InventoryIds;
 use crate::pipeline::target::Target;
-use crate::vsphere::ids::{ClusterId, DatastoreId};
+use crate::vsphere::wire::{ClusterId, DatastoreId};
 use crate::vsphere::{ListFilter, VsphereError};
 
 pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
@@ -27,7 +27,7 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
     let Some(ids) = ids else {
         return Err(StageError::Precondition("inventory not resolved".into()));
     };
-    let source = crate::vsphere::ids::VmId::new(ids.source_vm.as_str());
+    let source = crate::vsphere::wire::VmId::new(ids.source_vm.as_str());
     let info = b
         .client
         .vm(&source)
@@ -73,7 +73,7 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
             taken.is_empty(),
         )?;
     }
-    let template_folder = crate::vsphere::ids::FolderId::new(ids.template_folder.as_str());
+    let template_folder = crate::vsphere::wire::FolderId::new(ids.template_folder.as_str());
     let template_taken = b
         .client
         .find_child_vm(&template_folder, b.template_name())
@@ -232,7 +232,7 @@ async fn resolve(b: &Build<'_>) -> Result<InventoryIds, Vec<String>> {
 async fn root_pool(
     b: &Build<'_>,
     cluster: &ClusterId,
-) -> Result<crate::vsphere::ids::ResourcePoolId, VsphereError> {
+) -> Result<crate::vsphere::wire::ResourcePoolId, VsphereError> {
     let pools = b
         .client
         .list_resource_pools(&ListFilter::new().cluster(cluster).name("Resources"))

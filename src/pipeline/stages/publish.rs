@@ -11,7 +11,7 @@ use super::clone::power_name;
 use super::Build;
 use crate::pipeline::error::StageError;
 use crate::pipeline::state::TemplateRecord;
-use crate::vsphere::ids::{FolderId, VmId};
+use crate::vsphere::wire::{FolderId, VmId};
 use std::time::Duration;
 
 /// Marks a published template as this pipeline's; prune reads it back.

@@ -10,8 +10,8 @@ use super::clone::power_name;
 use super::guest_steps::collect_facts;
 use super::Build;
 use crate::pipeline::error::StageError;
-use crate::vsphere::ids::VmId;
-use crate::vsphere::types::{PowerState, ProcessSpec};
+use crate::vsphere::wire::VmId;
+use crate::vsphere::wire::{PowerState, ProcessSpec};
 use std::time::Duration;
 use tokio::time::Instant;
 

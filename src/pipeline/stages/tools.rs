@@ -6,7 +6,7 @@ use super::Build;
 use crate::pipeline::config::ToolsOptions;
 use crate::pipeline::error::StageError;
 use crate::pipeline::target::MIN_TOOLS;
-use crate::vsphere::types::{ToolsRunState, ToolsUpgradeSpec, ToolsVersion};
+use crate::vsphere::wire::{ToolsRunState, ToolsUpgradeSpec, ToolsVersion};
 use crate::vsphere::VsphereError;
 use std::time::Duration;
 
@@ -59,7 +59,7 @@ pub async fn run(b: &mut Build<'_>, o: &ToolsOptions) -> Result<String, StageErr
 
 async fn wait_running(
     b: &mut Build<'_>,
-    vm: &crate::vsphere::ids::VmId,
+    vm: &crate::vsphere::wire::VmId,
     wait: Duration,
 ) -> Result<(), StageError> {
     let waited = b.client.wait_for_guest_operations(vm, wait).await;
@@ -92,7 +92,7 @@ async fn wait_running(
 
 async fn running_version(
     b: &Build<'_>,
-    vm: &crate::vsphere::ids::VmId,
+    vm: &crate::vsphere::wire::VmId,
 ) -> Result<Option<ToolsVersion>, StageError> {
     let tools = b
         .client

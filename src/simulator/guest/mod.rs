@@ -44,7 +44,7 @@ pub use system::{
 };
 
 use crate::secret::Secret;
-use crate::vsphere::types::{GuestFileInfo, GuestFileSummary, ProcessSpec};
+use crate::vsphere::wire::{GuestFileInfo, GuestFileSummary, ProcessSpec};
 use fs::GuestFs;
 use std::time::Duration;
 use system::{Features, Firewall, Services, Updates};

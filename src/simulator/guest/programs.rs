@@ -12,7 +12,7 @@ use super::{
     powershell, GuestError, PowerEffect, ProcessOutcome, StartType, WindowsGuest, CMD_PATH,
     ICACLS_PATH, POWERSHELL_PATH, SC_PATH, SETUPERR_LOG_PATH, SHUTDOWN_PATH, SYSPREP_PATH,
 };
-use crate::vsphere::types::ProcessSpec;
+use crate::vsphere::wire::ProcessSpec;
 use std::time::Duration;
 
 /// `ERROR_INVALID_PARAMETER`, what Windows tools answer to bad flags.

@@ -2,7 +2,7 @@
 //! cloning and the interpreted Windows programs.
 
 use super::*;
-use crate::vsphere::types::GuestFileType;
+use crate::vsphere::wire::GuestFileType;
 use base64::Engine;
 
 fn guest() -> WindowsGuest {

@@ -3,7 +3,7 @@
 use super::{guest_error, guest_op, require_action, unknown_action, JsonBody, Params};
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::state::{Shared, Transfer, World};
-use crate::vsphere::types::*;
+use crate::vsphere::wire::*;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -77,7 +77,7 @@ async fn transfer_create(
     };
     let token = super::session::new_token();
     let id = world.mint("");
-    let vm_id = crate::vsphere::ids::VmId::new(vm.as_str());
+    let vm_id = crate::vsphere::wire::VmId::new(vm.as_str());
     world.transfers.insert(
         token.clone(),
         Transfer {

@@ -6,7 +6,7 @@ use super::vm_ref;
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::machine::Machine;
 use crate::simulator::state::{Shared, World};
-use crate::vsphere::types::*;
+use crate::vsphere::wire::*;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -37,7 +37,7 @@ fn reported_ip(world: &World, vm: &str) -> ApiResult<String> {
     let m = with_tools(world, vm)?;
     m.guest_ip(Instant::now(), world.subnet).ok_or_else(|| {
         ApiError::new(
-            crate::vsphere::wire_error::ErrorType::ServiceUnavailable,
+            crate::vsphere::wire::ErrorType::ServiceUnavailable,
             format!("The guest of {vm} has not reported its identity yet"),
         )
     })

@@ -5,8 +5,7 @@
 use super::Params;
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::state::{Shared, World};
-use crate::vsphere::ids::*;
-use crate::vsphere::types::*;
+use crate::vsphere::wire::*;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};

@@ -17,7 +17,7 @@ pub mod vm;
 use super::error::{ApiError, ApiResult};
 use super::machine::Machine;
 use super::state::{Shared, World};
-use crate::vsphere::ids::VmId;
+use crate::vsphere::wire::VmId;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::{from_fn_with_state, Next};
@@ -219,7 +219,7 @@ pub fn require_action(params: &Params, expected: &str, route: &str) -> ApiResult
 
 /// 400 NOT_ALLOWED_IN_CURRENT_STATE unless the VM is powered on.
 pub fn require_powered_on(m: &Machine) -> ApiResult<()> {
-    if m.power == crate::vsphere::types::PowerState::PoweredOn {
+    if m.power == crate::vsphere::wire::PowerState::PoweredOn {
         Ok(())
     } else {
         Err(ApiError::not_allowed(format!(
@@ -309,14 +309,14 @@ pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
 /// A guest operation body with a `spec` (process create, transfer create).
 #[derive(serde::Deserialize)]
 pub struct GuestSpecBody<T> {
-    pub credentials: crate::vsphere::types::WireCredentials,
+    pub credentials: crate::vsphere::wire::WireCredentials,
     pub spec: T,
 }
 
 /// The `credentials` every guest operation carries.
 #[derive(serde::Deserialize)]
 pub struct CredentialsBody {
-    pub credentials: crate::vsphere::types::WireCredentials,
+    pub credentials: crate::vsphere::wire::WireCredentials,
 }
 
 /// The checks every guest operation makes, in vCenter's order: the VM
@@ -325,7 +325,7 @@ pub struct CredentialsBody {
 pub fn guest_op<'w>(
     world: &'w mut World,
     vm: &str,
-    credentials: &crate::vsphere::types::WireCredentials,
+    credentials: &crate::vsphere::wire::WireCredentials,
 ) -> ApiResult<&'w mut Machine> {
     let m = vm_mut(world, vm)?;
     require_powered_on(m)?;
@@ -334,7 +334,7 @@ pub fn guest_op<'w>(
     }
     if credentials.credentials_type != "USERNAME_PASSWORD" {
         return Err(ApiError::new(
-            crate::vsphere::wire_error::ErrorType::Unsupported,
+            crate::vsphere::wire::ErrorType::Unsupported,
             format!(
                 "Guest credentials of type {} are not supported",
                 credentials.credentials_type
@@ -358,7 +358,7 @@ pub fn guest_op<'w>(
 /// 400 INVALID_ARGUMENT (with details) for the rest.
 pub fn guest_error(e: crate::simulator::guest::GuestError) -> ApiError {
     use crate::simulator::guest::GuestError as G;
-    use crate::vsphere::wire_error::ErrorType;
+    use crate::vsphere::wire::ErrorType;
     let kind = match &e {
         G::NotFound { .. } | G::ProgramNotFound { .. } => ErrorType::NotFound,
         G::AlreadyExists { .. } => ErrorType::AlreadyExists,

@@ -3,7 +3,7 @@
 use super::{check_session, iso, SESSION_HEADER};
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::state::{Session, Shared};
-use crate::vsphere::types::SessionInfo;
+use crate::vsphere::wire::SessionInfo;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;

@@ -4,7 +4,7 @@
 use super::iso;
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::state::{ApiTask, Shared};
-use crate::vsphere::types::TaskStatus;
+use crate::vsphere::wire::TaskStatus;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};

@@ -4,8 +4,8 @@ use super::{require_action, require_powered_on, unknown_action, vm_mut, vm_ref, 
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::machine::Machine;
 use crate::simulator::state::Shared;
-use crate::vsphere::types::*;
-use crate::vsphere::wire_error::ErrorType;
+use crate::vsphere::wire::ErrorType;
+use crate::vsphere::wire::*;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;

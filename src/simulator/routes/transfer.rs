@@ -10,7 +10,7 @@ use crate::simulator::error::ApiError;
 use crate::simulator::guest::FileBlob;
 use crate::simulator::server::ConnectionKill;
 use crate::simulator::state::Shared;
-use crate::vsphere::wire_error::ErrorType;
+use crate::vsphere::wire::ErrorType;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};

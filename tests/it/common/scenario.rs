@@ -9,7 +9,7 @@
 use super::recorder::Recorder;
 use gild::secret::Secret;
 use gild::simulator::{self, FaultSpec, Simulator, SimulatorConfig};
-use gild::vsphere::types::{
+use gild::vsphere::wire::{
     CloneSpec, GuestCredentials, ProcessSpec, ToolsUpdateSpec, ToolsUpgradePolicy, ToolsUpgradeSpec,
 };
 use gild::vsphere::{Client, ClientConfig, ListFilter, RetryPolicy, Timeouts};
@@ -94,14 +94,14 @@ pub async fn drive_every_client_operation(rec: &Recorded) {
         .await
         .expect("source VM by path");
     client
-        .list_vms(&ListFilter::new().power_state(gild::vsphere::types::PowerState::PoweredOff))
+        .list_vms(&ListFilter::new().power_state(gild::vsphere::wire::PowerState::PoweredOff))
         .await
         .expect("vm list");
-    let missing = gild::vsphere::ids::VmId::new("vm-999999");
+    let missing = gild::vsphere::wire::VmId::new("vm-999999");
     assert!(expect_err(client.vm(&missing).await, "get a missing VM").is_not_found());
 
     // Clone, and clone onto a taken name.
-    let placement = gild::vsphere::types::ClonePlacement {
+    let placement = gild::vsphere::wire::ClonePlacement {
         folder: Some(folder),
         datastore: Some(datastore),
         resource_pool: Some(pool),
@@ -310,11 +310,11 @@ pub async fn drive_every_client_operation(rec: &Recorded) {
     client.logout().await.expect("logout");
 }
 
-async fn wait_powered_off(client: &Client, vm: &gild::vsphere::ids::VmId) {
+async fn wait_powered_off(client: &Client, vm: &gild::vsphere::wire::VmId) {
     let start = std::time::Instant::now();
     loop {
         let p = client.power(vm).await.expect("power get");
-        if p.state == gild::vsphere::types::PowerState::PoweredOff {
+        if p.state == gild::vsphere::wire::PowerState::PoweredOff {
             return;
         }
         assert!(

@@ -17,7 +17,7 @@ pub use acl::{Ace, Acl};
 pub use path::GuestPath;
 
 use super::error::GuestError;
-use crate::vsphere::types::{
+use crate::vsphere::wire::{
     FileAttributesInfo, GuestFileInfo, GuestFileSummary, GuestFileType, WindowsFileAttributesInfo,
 };
 use bytes::Bytes;
