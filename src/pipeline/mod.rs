@@ -10,6 +10,7 @@
 pub mod config;
 pub mod load;
 pub mod naming;
+pub mod resolve;
 pub mod rules;
 pub mod secret_source;
 pub mod target;
