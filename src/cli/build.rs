@@ -20,6 +20,8 @@ pub struct BuildArgs {
     /// Pipeline files (`pipelines/*.yaml`).
     #[arg(required = true)]
     pub pipelines: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: super::pipeline_args::PipelineVarArgs,
     /// Build against the embedded simulator, with an inventory generated from
     /// the pipeline (unset password variables get throwaway values).
     #[arg(long)]
@@ -97,6 +99,7 @@ pub async fn run(args: BuildArgs, log_format: LogFormat) -> anyhow::Result<Outco
         out_dir: args.out_dir.clone(),
         vcenter_url: args.vcenter_url.clone(),
         ca_file: args.ca_file.clone(),
+        vars: args.vars.to_vars().bad_input()?,
     };
     if args.dry_run {
         return dry_run(&req);
@@ -167,9 +170,14 @@ fn dry_run(req: &BuildRequest) -> anyhow::Result<Outcome> {
     run::check_stage_names(&req.only).bad_input()?;
     run::check_stage_names(&req.skip).bad_input()?;
     for path in &req.pipelines {
-        let loaded = run::load(path).bad_input()?;
-        let p = &loaded.pipeline;
-        let names = run::names_for(p, chrono::Utc::now());
+        let mut notes = Vec::new();
+        let loaded =
+            run::load_pipeline(path, &req.vars, req.simulator.is_some(), &mut notes).bad_input()?;
+        for n in notes {
+            println!("note: {n}");
+        }
+        let p = loaded.pipeline();
+        let names = run::names_for(&loaded, chrono::Utc::now()).bad_input()?;
         println!(
             "{} ({}), target {}: plan, nothing changed",
             p.name,

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod build;
 pub mod demo;
 pub mod lint;
+pub mod pipeline_args;
 pub mod render;
 pub mod simulator;
 

@@ -115,9 +115,10 @@ pub struct UnattendConfig {
     /// Values file (YAML).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<PathBuf>,
-    /// Values set inline (override the values file).
+    /// Values set inline (override the values file); any YAML scalar or
+    /// structure (`remove_answer_files: false`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub set: std::collections::BTreeMap<String, String>,
+    pub set: std::collections::BTreeMap<String, serde_json::Value>,
     /// Where the administrator password for the answer file comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_password_env: Option<String>,
@@ -434,7 +435,9 @@ pub const STAGE_NAMES: [&str; 16] = [
 
 /// `timeout: 20m` — humantime's format (`30s`, `20m`, `1h 30m`).
 mod opt_duration {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
     use std::time::Duration;
 
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -445,14 +448,55 @@ mod opt_duration {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let text: Option<String> = Option::deserialize(d)?;
-        text.map(|t| {
-            humantime::parse_duration(&t).map_err(|e| {
-                serde::de::Error::custom(format!(
+        d.deserialize_option(OptVisitor)
+    }
+
+    struct OptVisitor;
+
+    impl<'de> Visitor<'de> for OptVisitor {
+        type Value = Option<Duration>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a duration such as 30s, 20m or 1h 30m")
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_str<E: de::Error>(self, t: &str) -> Result<Self::Value, E> {
+            humantime::parse_duration(t).map(Some).map_err(|e| {
+                E::custom(format!(
                     "timeout `{t}`: {e} (expected a duration such as 30s, 20m or 1h 30m)"
                 ))
             })
-        })
-        .transpose()
+        }
+
+        // A bare number has no unit: say so instead of guessing seconds.
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Err(E::custom(format!(
+                "timeout `{n}` has no unit (expected a duration such as {n}s or {n}m)"
+            )))
+        }
+
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            Err(E::custom(format!(
+                "timeout `{n}` has no unit (expected a duration such as 30s, 20m or 1h 30m)"
+            )))
+        }
+
+        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+            Err(E::custom(format!(
+                "timeout `{n}` has no unit (expected a duration such as 30s, 20m or 1h 30m)"
+            )))
+        }
     }
 }

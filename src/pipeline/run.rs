@@ -4,13 +4,17 @@
 //! `--parallel` opens one session per vCenter, not one per build), and run
 //! the builds, at most N at a time.
 
-use super::config::{Pipeline, STAGE_NAMES};
+use super::config::STAGE_NAMES;
 use super::engine::{self, BuildJob, BuildOptions, BuildOutcome, BuildSecrets, Names, OnError};
 use super::error::BuildError;
 use super::interrupt::Interrupt;
+use super::load::{load, LoadError, LoadedPipeline};
+use super::naming::{self, NameContext, NamePattern};
 use super::progress::Reporter;
+use super::secret_source::{SecretRole, SecretSource};
 use super::simulate;
 use super::state::StartMode;
+use super::vars::Vars;
 use crate::secret::Secret;
 use crate::simulator::{self, FaultSpec, Simulator, SimulatorConfig, Timing};
 use crate::vsphere::wire::GuestCredentials;
@@ -41,45 +45,55 @@ pub struct BuildRequest {
     pub out_dir: Option<PathBuf>,
     pub vcenter_url: Option<url::Url>,
     pub ca_file: Option<PathBuf>,
-}
-
-/// A pipeline read from disk, ready to plan.
-pub struct Loaded {
-    pub pipeline: Pipeline,
-    pub path: PathBuf,
-    pub base_dir: PathBuf,
+    /// `${VAR}` values (`--var`, `--var-file`, the environment).
+    pub vars: Vars,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("{path}: {message}")]
-    Load { path: PathBuf, message: String },
+    #[error(transparent)]
+    Load(#[from] LoadError),
     #[error("{0}")]
     Usage(String),
+    #[error("{path}: {message}")]
+    Secret { path: PathBuf, message: String },
     #[error("cannot start the embedded simulator")]
     Simulator(#[source] crate::simulator::SimulatorError),
 }
 
-/// Reads one pipeline file.
-pub fn load(path: &Path) -> Result<Loaded, RunError> {
-    let text = std::fs::read_to_string(path).map_err(|e| RunError::Load {
+/// Loads one pipeline file. Under the simulator a `${VAR}` nobody set gets
+/// a placeholder (the note says which): the simulator replaces the vCenter
+/// URL anyway, and accepts whatever user the pipeline names.
+pub fn load_pipeline(
+    path: &Path,
+    vars: &Vars,
+    simulated: bool,
+    notes: &mut Vec<String>,
+) -> Result<LoadedPipeline, RunError> {
+    if !simulated {
+        return Ok(load(path, vars)?);
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
-        message: format!("cannot read it: {e}"),
+        source,
     })?;
-    let pipeline: Pipeline = serde_norway::from_str(&text).map_err(|e| RunError::Load {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let base_dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    Ok(Loaded {
-        pipeline,
-        path: path.to_path_buf(),
-        base_dir,
-    })
+    let mut referenced = std::collections::BTreeSet::new();
+    let _ = super::vars::interpolate(&text, &Vars::empty(), &mut referenced);
+    let mut vars = vars.clone();
+    for name in referenced {
+        if vars.get(&name).is_none() {
+            let value = if name.to_ascii_uppercase().contains("URL") {
+                "https://simulator.invalid/"
+            } else {
+                "simulated"
+            };
+            notes.push(format!(
+                "${{{name}}} is not set: `{value}` under the embedded simulator"
+            ));
+            vars.set(name, value);
+        }
+    }
+    Ok(super::load::load_str(path, &text, &vars)?)
 }
 
 /// `--only`/`--skip` name real stages.
@@ -96,77 +110,79 @@ pub fn check_stage_names(names: &[String]) -> Result<(), RunError> {
 }
 
 /// The names a new build uses: build VM `<name>-build-<UTC time>`, the
-/// template from the pipeline's pattern.
-pub fn names_for(p: &Pipeline, now: chrono::DateTime<chrono::Utc>) -> Names {
-    let stamp = now.format("%Y%m%d-%H%M%S").to_string();
+/// template from the pipeline's pattern (`{date}`, `{target}`, `{git_sha}`).
+pub fn names_for(
+    l: &LoadedPipeline,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Names, RunError> {
+    let p = l.pipeline();
     let suffix: String = (0..4)
         .map(|_| format!("{:x}", rand::random::<u8>() % 16))
         .collect();
-    let template = p
-        .template
-        .name
-        .replace("{name}", &p.name)
-        .replace("{date}", &now.format("%Y%m%d-%H%M").to_string())
-        .replace("{target}", &p.target.as_str().replace(['+', '.'], ""))
-        .replace("{git_sha}", &git_sha().unwrap_or_else(|| "nogit".into()));
-    Names {
-        build_id: format!("{stamp}-{suffix}"),
-        build_vm: format!("{}-build-{stamp}", p.name),
+    let pattern = NamePattern::parse(&p.template.name)
+        .map_err(|e| RunError::Usage(format!("{}: template.name: {e}", l.file_name())))?;
+    let sha = if pattern.uses_git_sha() {
+        naming::git_sha(l.base_dir())
+    } else {
+        None
+    };
+    let template = pattern
+        .render(&NameContext {
+            name: &p.name,
+            target: p.target,
+            now,
+            git_sha: sha.as_deref(),
+        })
+        .map_err(|e| RunError::Usage(format!("{}: template.name: {e}", l.file_name())))?;
+    Ok(Names {
+        build_id: format!("{}-{suffix}", now.format(naming::BUILD_STAMP_FORMAT)),
+        build_vm: naming::build_vm_name(&p.name, now),
         template,
-    }
+    })
 }
 
-fn git_sha() -> Option<String> {
-    for var in ["GIT_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA"] {
-        if let Ok(v) = std::env::var(var) {
-            if !v.is_empty() {
-                return Some(v.chars().take(8).collect());
-            }
-        }
-    }
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short=8", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-/// A secret named by `*_env`/`*_file`; under the simulator an unset one is
-/// replaced by a throwaway value (and the user told so).
+/// A secret from where the pipeline says; under the simulator an unset
+/// environment variable is replaced by a throwaway value (and the user told
+/// so), so a fresh machine can run a build with nothing exported.
 fn secret(
-    env: Option<&str>,
-    file: Option<&Path>,
-    base: &Path,
-    what: &str,
+    l: &LoadedPipeline,
+    role: SecretRole,
     simulated: bool,
     notes: &mut Vec<String>,
-) -> Result<Option<Secret>, String> {
-    if let Some(file) = file {
-        let path = if file.is_absolute() {
-            file.to_path_buf()
-        } else {
-            base.join(file)
-        };
-        return Secret::from_file(&path)
-            .map(Some)
-            .map_err(|e| format!("{what}: {e}"));
-    }
-    let Some(name) = env else {
+) -> Result<Option<Secret>, RunError> {
+    let Some(source) = l.secret_source(role) else {
         return Ok(None);
     };
-    match Secret::from_env(name) {
+    match source.resolve() {
         Ok(s) => Ok(Some(s)),
-        Err(_) if simulated => {
+        Err(_) if simulated && matches!(source, SecretSource::Env(_)) => {
             notes.push(format!(
-                "{name} is not set: using a throwaway {what} for the embedded simulator"
+                "{} is not set: using a throwaway {} for the embedded simulator",
+                match &source {
+                    SecretSource::Env(n) => n.as_str(),
+                    _ => "",
+                },
+                role.describe()
             ));
             Ok(Some(throwaway()))
         }
-        Err(e) => Err(format!("{what}: {e}")),
+        Err(e) => Err(RunError::Secret {
+            path: l.path().to_path_buf(),
+            message: format!("{} ({}): {e}", role.describe(), source.describe()),
+        }),
     }
+}
+
+fn required(l: &LoadedPipeline, role: SecretRole, s: Option<Secret>) -> Result<Secret, RunError> {
+    s.ok_or_else(|| RunError::Secret {
+        path: l.path().to_path_buf(),
+        message: format!(
+            "{}: set {}_env or {}_file",
+            role.describe(),
+            role.field(),
+            role.field()
+        ),
+    })
 }
 
 fn throwaway() -> Secret {
@@ -192,54 +208,27 @@ pub async fn build(
 ) -> Result<Vec<BuildOutcome>, RunError> {
     check_stage_names(&req.only)?;
     check_stage_names(&req.skip)?;
-    let loaded: Vec<Loaded> = req
-        .pipelines
-        .iter()
-        .map(|p| load(p))
-        .collect::<Result<_, _>>()?;
     let simulated = req.simulator.is_some();
+    let mut loaded = Vec::new();
+    for path in &req.pipelines {
+        let mut notes = Vec::new();
+        let l = load_pipeline(path, &req.vars, simulated, &mut notes)?;
+        for n in notes {
+            reporter.note(&l.pipeline().name, &n);
+        }
+        loaded.push(l);
+    }
     let mut sim: Option<Simulator> = None;
     let mut prepared = Vec::new();
     let mut sim_credentials: Option<(String, Secret, String, Secret)> = None;
     for l in &loaded {
         let mut notes = Vec::new();
-        let p = &l.pipeline;
-        let err = |m: String| RunError::Load {
-            path: l.path.clone(),
-            message: m,
-        };
-        let vc_password = secret(
-            p.vcenter.password_env.as_deref(),
-            p.vcenter.password_file.as_deref(),
-            &l.base_dir,
-            "vCenter password",
-            simulated,
-            &mut notes,
-        )
-        .map_err(err)?
-        .ok_or_else(|| err("vcenter: give password_env or password_file".into()))?;
-        let guest_password = secret(
-            p.guest.password_env.as_deref(),
-            p.guest.password_file.as_deref(),
-            &l.base_dir,
-            "guest password",
-            simulated,
-            &mut notes,
-        )
-        .map_err(err)?
-        .ok_or_else(|| err("guest: give password_env or password_file".into()))?;
-        let admin = match &p.unattend {
-            Some(u) => secret(
-                u.admin_password_env.as_deref(),
-                u.admin_password_file.as_deref(),
-                &l.base_dir,
-                "administrator password",
-                simulated,
-                &mut notes,
-            )
-            .map_err(err)?,
-            None => None,
-        };
+        let p = l.pipeline();
+        let vc_password = secret(l, SecretRole::Vcenter, simulated, &mut notes)?;
+        let vc_password = required(l, SecretRole::Vcenter, vc_password)?;
+        let guest_password = secret(l, SecretRole::Guest, simulated, &mut notes)?;
+        let guest_password = required(l, SecretRole::Guest, guest_password)?;
+        let admin = secret(l, SecretRole::Admin, simulated, &mut notes)?;
         for n in &notes {
             reporter.note(&p.name, n);
         }
@@ -268,8 +257,8 @@ pub async fn build(
         };
         let job = BuildJob {
             pipeline: p.clone(),
-            pipeline_path: l.path.clone(),
-            base_dir: l.base_dir.clone(),
+            pipeline_path: l.path().to_path_buf(),
+            base_dir: l.base_dir().to_path_buf(),
             vcenter_url: String::new(),
             secrets: BuildSecrets {
                 guest: GuestCredentials {
@@ -286,28 +275,25 @@ pub async fn build(
                 state_dir: req.state_dir.clone(),
                 out_dir,
             },
-            names: names_for(p, chrono::Utc::now()),
+            names: names_for(l, chrono::Utc::now())?,
         };
-        let url_text = p.vcenter.url.clone();
-        let mut config = ClientConfig::new(
-            url::Url::parse(&url_text).unwrap_or_else(|_| {
-                url::Url::parse("https://invalid.invalid/").expect("static URL")
-            }),
-            p.vcenter.user.clone(),
-            vc_password,
-        );
+        let url = match (&req.vcenter_url, simulated) {
+            (Some(u), false) => u.clone(),
+            (_, true) => url::Url::parse("https://simulator.invalid/").expect("static URL"),
+            (None, false) => url::Url::parse(&p.vcenter.url).map_err(|e| {
+                RunError::Usage(format!(
+                    "{}: vcenter.url {:?} is not a URL: {e}",
+                    l.file_name(),
+                    p.vcenter.url
+                ))
+            })?,
+        };
+        let mut config = ClientConfig::new(url, p.vcenter.user.clone(), vc_password);
         if !simulated {
-            config.url = match &req.vcenter_url {
-                Some(u) => u.clone(),
-                None => url::Url::parse(&url_text).map_err(|e| RunError::Load {
-                    path: l.path.clone(),
-                    message: format!("vcenter.url {url_text:?} is not a URL: {e}"),
-                })?,
-            };
             config.tls.ca_file = req
                 .ca_file
                 .clone()
-                .or_else(|| p.vcenter.ca_file.as_ref().map(|f| l.base_dir.join(f)));
+                .or_else(|| p.vcenter.ca_file.as_ref().map(|f| l.resolve_path(f)));
             config.tls.thumbprint = p.vcenter.thumbprint.clone();
             config.tls.insecure = p.vcenter.insecure;
         }
@@ -325,7 +311,7 @@ pub async fn build(
         let inventory = merge(
             loaded
                 .iter()
-                .map(|l| simulate::inventory_for(&l.pipeline))
+                .map(|l| simulate::inventory_for(l.pipeline()))
                 .collect(),
         );
         let started = simulator::start(SimulatorConfig {

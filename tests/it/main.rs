@@ -15,6 +15,8 @@ mod contract_schemas;
 mod contract_vijson;
 mod guest_model;
 mod lint_cli;
+mod pipeline_load;
+mod pipeline_resolve;
 mod simulator_api;
 mod simulator_cli;
 mod simulator_faults;

@@ -6,8 +6,7 @@ use super::Build;
 use crate::pipeline::error::StageError;
 use crate::pipeline::state::InventoryIds;
 use crate::pipeline::target::Target;
-use crate::vsphere::wire::{ClusterId, DatastoreId};
-use crate::vsphere::{ListFilter, VsphereError};
+use crate::vsphere::ListFilter;
 
 pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
     let (ids, missing) = match resolve(b).await {
@@ -150,101 +149,20 @@ fn guest_os_fits(target: Target, guest_os: &str) -> bool {
     }
 }
 
-/// Resolves every object the pipeline names, collecting each one that is
-/// missing or ambiguous instead of stopping at the first.
+/// Every object the pipeline names, or each one that is missing.
 async fn resolve(b: &Build<'_>) -> Result<InventoryIds, Vec<String>> {
-    let p = &b.job.pipeline.placement;
-    let mut missing = Vec::new();
-    fn keep<T>(r: Result<T, VsphereError>, what: &str, missing: &mut Vec<String>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                missing.push(format!("{what}: {e}"));
-                None
-            }
-        }
+    match crate::pipeline::resolve::resolve(b.client, &b.job.pipeline).await {
+        Ok(r) => Ok(InventoryIds {
+            datacenter: r.datacenter.to_string(),
+            folder: r.build_folder.to_string(),
+            template_folder: r.template_folder.to_string(),
+            resource_pool: r.resource_pool.to_string(),
+            datastore: r.datastore.to_string(),
+            network: r.network.to_string(),
+            source_vm: r.source_vm.to_string(),
+        }),
+        Err(e) => Err(e.unresolved.iter().map(|u| u.to_string()).collect()),
     }
-    let c = b.client;
-    let dc = keep(
-        c.find_datacenter(&p.datacenter).await,
-        "datacenter",
-        &mut missing,
-    );
-    let folder = keep(c.find_folder(&p.folder).await, "folder", &mut missing);
-    let template_folder = keep(
-        c.find_folder(&b.job.pipeline.template.folder).await,
-        "template folder",
-        &mut missing,
-    );
-    let pool = match (&p.resource_pool, &p.cluster) {
-        (Some(pool), _) => keep(
-            c.find_resource_pool(pool).await,
-            "resource pool",
-            &mut missing,
-        ),
-        (None, Some(cluster)) => match keep(c.find_cluster(cluster).await, "cluster", &mut missing)
-        {
-            Some(id) => keep(root_pool(b, &id).await, "cluster root pool", &mut missing),
-            None => None,
-        },
-        (None, None) => {
-            missing.push("placement: give a cluster or a resource_pool".into());
-            None
-        }
-    };
-    let datastore: Option<DatastoreId> = keep(
-        c.find_datastore(&p.datastore).await,
-        "datastore",
-        &mut missing,
-    );
-    let network = keep(c.find_network(&p.network).await, "network", &mut missing);
-    let source = keep(
-        c.find_vm(&b.job.pipeline.source.vm).await,
-        "source VM",
-        &mut missing,
-    );
-    match (
-        dc,
-        folder,
-        template_folder,
-        pool,
-        datastore,
-        network,
-        source,
-    ) {
-        (Some(dc), Some(f), Some(tf), Some(pool), Some(ds), Some(net), Some(src))
-            if missing.is_empty() =>
-        {
-            Ok(InventoryIds {
-                datacenter: dc.to_string(),
-                folder: f.to_string(),
-                template_folder: tf.to_string(),
-                resource_pool: pool.to_string(),
-                datastore: ds.to_string(),
-                network: net.to_string(),
-                source_vm: src.to_string(),
-            })
-        }
-        _ => Err(missing),
-    }
-}
-
-async fn root_pool(
-    b: &Build<'_>,
-    cluster: &ClusterId,
-) -> Result<crate::vsphere::wire::ResourcePoolId, VsphereError> {
-    let pools = b
-        .client
-        .list_resource_pools(&ListFilter::new().cluster(cluster).name("Resources"))
-        .await?;
-    pools
-        .into_iter()
-        .next()
-        .map(|p| p.resource_pool)
-        .ok_or_else(|| VsphereError::NotFound {
-            kind: "resource pool",
-            name: format!("Resources of cluster {cluster}"),
-        })
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ pub fn guest_path(b: &Build<'_>) -> String {
         .pipeline
         .unattend
         .as_ref()
-        .and_then(|u| u.set.get("uploaded_answer_file").cloned())
+        .and_then(|u| u.set.get("uploaded_answer_file"))
+        .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_else(|| {
             format!(
                 "{}\\unattend.xml",
@@ -54,10 +55,10 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
         }
         None => serde_json::Value::Object(Default::default()),
     };
-    for (k, v) in &cfg.set {
-        render::apply_set(&mut values, &format!("{k}={v}"))
-            .map_err(|e| e.to_string())
-            .map_err(input("unattend.set", &b.job.pipeline_path))?;
+    if let serde_json::Value::Object(map) = &mut values {
+        for (k, v) in &cfg.set {
+            map.insert(k.clone(), v.clone());
+        }
     }
     let upload_to = guest_path(b);
     if let serde_json::Value::Object(map) = &mut values {
