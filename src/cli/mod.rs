@@ -10,6 +10,8 @@ use std::process::ExitCode;
 pub mod bench;
 pub mod demo;
 pub mod lint;
+pub mod machineset;
+pub mod netplan;
 pub mod render;
 pub mod simulator;
 
@@ -50,6 +52,12 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Exercise the client end to end on the embedded simulator (or a real vCenter).
     Demo(demo::DemoArgs),
+    /// Generate and check WMCO Windows MachineSets (and the cluster's hybrid networking).
+    #[command(subcommand)]
+    Machineset(machineset::MachinesetCommand),
+    /// Check a Flannel network plan for Kubernetes Windows nodes.
+    #[command(subcommand)]
+    Netplan(netplan::NetplanCommand),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         #[arg(value_enum)]
@@ -144,6 +152,8 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Render(cmd) => render::run(cmd).await,
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Machineset(cmd) => machineset::run(cmd).await,
+        Command::Netplan(cmd) => netplan::run(cmd).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "gild", &mut std::io::stdout());
             Ok(Outcome::Success)

@@ -9,9 +9,10 @@
 
 pub mod kubeconfig;
 pub mod machineset;
-// NETPLAN
+pub mod netplan;
 pub mod network;
 pub mod schema;
+pub(crate) mod sink;
 pub mod yaml;
 
 use std::path::PathBuf;

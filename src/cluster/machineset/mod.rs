@@ -20,12 +20,11 @@ pub use generate::{generate, GenerateParams, Hardware, Workspace};
 pub use rules::RULES;
 
 use super::network::{self, ImageBuild};
-use super::yaml::{self, display_path, Mark, Node, Value};
+use super::sink::read_input;
+pub(crate) use super::sink::{deepest, Sink};
+use super::yaml::{self, Node, Value};
 use crate::report::{Diagnostic, Rule, Severity};
 use std::path::Path;
-
-/// Manifests are a few kilobytes; anything far larger is the wrong file.
-pub const MAX_INPUT_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What the checker knows besides the files: facts from the cluster, the
 /// pipeline or the build that turn "cannot tell" into a real check.
@@ -44,53 +43,6 @@ pub struct CheckOptions {
     pub os_build: Option<ImageBuild>,
 }
 
-/// Collects diagnostics for one file; `prefix` is the JSON pointer of the
-/// object being checked inside its document (`/items/2` in a List).
-pub(crate) struct Sink<'a> {
-    pub file: &'a str,
-    pub prefix: String,
-    pub out: Vec<Diagnostic>,
-}
-
-impl Sink<'_> {
-    /// Reports `message` about the node at `pointer` (relative to the
-    /// object), prefixed with its YAML path.
-    pub fn report(
-        &mut self,
-        rule: Rule,
-        mark: Mark,
-        pointer: &str,
-        message: impl std::fmt::Display,
-    ) -> &mut Diagnostic {
-        let path = display_path(&format!("{}{pointer}", self.prefix));
-        self.out.push(Diagnostic::at(
-            rule,
-            self.file,
-            mark.line,
-            mark.col,
-            format!("{path}: {message}"),
-        ));
-        self.out.last_mut().expect("just pushed")
-    }
-}
-
-/// The deepest node along `keys` that exists, with its pointer: where to
-/// point when something under it is missing.
-pub(crate) fn deepest<'n>(root: &'n Node, keys: &[&str]) -> (&'n Node, String) {
-    let mut node = root;
-    let mut depth = 0;
-    for key in keys {
-        match node.get(key) {
-            Some(child) => {
-                node = child;
-                depth += 1;
-            }
-            None => break,
-        }
-    }
-    (node, yaml::pointer_of(&keys[..depth]))
-}
-
 /// Checks one file. Unreadable or oversized files give one input
 /// diagnostic ([`Diagnostic::is_input_failure`], exit code 2); the text is
 /// returned for showing source lines.
@@ -104,36 +56,10 @@ pub fn check_path(path: &Path, opts: &CheckOptions) -> (Option<String>, Vec<Diag
     }
 }
 
-/// Reads a manifest, refusing oversized files before reading them.
-pub(crate) fn read_input(
-    path: &Path,
-    unreadable: Rule,
-    too_large: Rule,
-) -> Result<String, Box<Diagnostic>> {
-    let file = path.display().to_string();
-    let fail = |rule: Rule, msg: String| Box::new(Diagnostic::at(rule, &file, 1, 1, msg));
-    let len = std::fs::metadata(path)
-        .map_err(|e| fail(unreadable, format!("cannot read {file}: {e}")))?
-        .len();
-    if len > MAX_INPUT_BYTES {
-        return Err(fail(too_large, format!("{file} is {len} bytes")));
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| fail(unreadable, format!("cannot read {file}: {e}")))?;
-    Ok(text
-        .strip_prefix('\u{feff}')
-        .map(str::to_string)
-        .unwrap_or(text))
-}
-
 /// Checks every document in `text` (a MachineSet, the Network operator
 /// object, or a `List` of them), in document order.
 pub fn check_text(file: &str, text: &str, opts: &CheckOptions) -> Vec<Diagnostic> {
-    let mut sink = Sink {
-        file,
-        prefix: String::new(),
-        out: Vec::new(),
-    };
+    let mut sink = Sink::new(file);
     let docs = match yaml::parse(text) {
         Ok(docs) => docs,
         Err(e) => {
