@@ -7,6 +7,7 @@ mod common;
 mod simulator_support;
 
 mod client_integration;
+mod cluster_machineset;
 mod contract_bench;
 mod contract_demo;
 mod contract_openapi;

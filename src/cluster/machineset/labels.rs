@@ -89,13 +89,15 @@ fn name(root: &Node, sink: &mut Sink<'_>) -> Option<String> {
 
 /// The id must be in metadata.labels, the selector and the template labels,
 /// the same everywhere (seed notes 1, 3 and 5), and the cluster's when the
-/// cluster was asked.
+/// cluster was asked. When the three disagree, the odd one out is reported
+/// (ties go to the template's value: it is what machines get).
 fn infrastructure_id(root: &Node, sink: &mut Sink<'_>, opts: &CheckOptions) {
-    let places = [&META_LABELS[..], &SELECTOR[..], &TEMPLATE_LABELS[..]];
-    let mut first: Option<(String, String)> = None;
+    let places = [&TEMPLATE_LABELS[..], &SELECTOR[..], &META_LABELS[..]];
+    let mut found: Vec<(String, String, crate::cluster::yaml::Mark)> = Vec::new();
     for place in places {
         let keys: Vec<&str> = place.iter().copied().chain([CLUSTER_LABEL]).collect();
         match root.path(&keys) {
+            Some(node) => found.push((scalar(node), pointer_of(&keys), node.mark)),
             None => {
                 let (at, ptr) = deepest(root, &keys);
                 sink.report(
@@ -105,37 +107,37 @@ fn infrastructure_id(root: &Node, sink: &mut Sink<'_>, opts: &CheckOptions) {
                     format!("no {CLUSTER_LABEL} label (the infrastructure id)"),
                 );
             }
-            Some(node) => {
-                let value = scalar(node);
-                let ptr = pointer_of(&keys);
-                match &first {
-                    None => {
-                        if let Some(cluster) = &opts.cluster_infrastructure_id {
-                            if &value != cluster {
-                                sink.report(
-                                    rules::INFRASTRUCTURE_ID_CLUSTER,
-                                    node.mark,
-                                    &ptr,
-                                    format!("`{value}` is not the cluster's infrastructure id `{cluster}`"),
-                                );
-                            }
-                        }
-                        first = Some((value, ptr));
-                    }
-                    Some((expected, at)) if &value != expected => {
-                        sink.report(
-                            rules::INFRASTRUCTURE_ID,
-                            node.mark,
-                            &ptr,
-                            format!(
-                                "`{value}` differs from `{expected}` at {}",
-                                crate::cluster::yaml::display_path(at)
-                            ),
-                        );
-                    }
-                    Some(_) => {}
-                }
-            }
+        }
+    }
+    let count = |v: &str| found.iter().filter(|(x, ..)| x == v).count();
+    let Some(expected) = found.iter().map(|(v, ..)| v.clone()).reduce(|best, v| {
+        if count(&v) > count(&best) {
+            v
+        } else {
+            best
+        }
+    }) else {
+        return;
+    };
+    for (value, ptr, mark) in &found {
+        if value != &expected {
+            sink.report(
+                rules::INFRASTRUCTURE_ID,
+                *mark,
+                ptr,
+                format!("`{value}` differs from `{expected}` in the other places"),
+            );
+        }
+    }
+    if let Some(cluster) = &opts.cluster_infrastructure_id {
+        if &expected != cluster {
+            let (_, ptr, mark) = &found[0];
+            sink.report(
+                rules::INFRASTRUCTURE_ID_CLUSTER,
+                *mark,
+                ptr,
+                format!("`{expected}` is not the cluster's infrastructure id `{cluster}`"),
+            );
         }
     }
 }
