@@ -51,8 +51,9 @@ pub struct Key {
 pub struct Node {
     pub value: Value,
     pub mark: Mark,
-    /// Block literal (`|`) or folded (`>`) scalar: its text starts on the
-    /// line after `mark`, which embedded-JSON checks need to map positions.
+    /// Block literal (`|`) or folded (`>`) scalar: `mark` is where its text
+    /// starts (first content line, after the indentation), which
+    /// embedded-JSON checks need to map positions.
     pub block_scalar: bool,
 }
 

@@ -8,6 +8,8 @@ mod simulator_support;
 
 mod client_integration;
 mod cluster_machineset;
+mod cluster_netplan;
+mod cluster_network;
 mod contract_bench;
 mod contract_demo;
 mod contract_openapi;

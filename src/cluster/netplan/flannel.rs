@@ -12,7 +12,6 @@ use super::rules;
 use super::{Checked, FlannelFiles, NetPlan};
 use crate::cluster::sink::{read_input, Sink};
 use crate::cluster::yaml::{self, Mark, Node, Value};
-use crate::report::LineIndex;
 use ipnet::Ipv4Net;
 use std::path::Path;
 
@@ -181,7 +180,6 @@ fn from_manifest(path: &Path, checked: &mut Checked) -> (Option<Embedded>, Optio
         checked.diagnostics.extend(sink.out);
         return (None, None);
     };
-    let index = LineIndex::new(&text);
     let mut embedded = |key: &str, checked: &mut Checked| -> Option<Embedded> {
         let Some(node) = config.path(&["data", key]) else {
             sink.report(
@@ -202,14 +200,10 @@ fn from_manifest(path: &Path, checked: &mut Checked) -> (Option<Embedded>, Optio
             return None;
         };
         let placement = if node.block_scalar {
-            // The block's text starts on the line after `key: |`, indented.
-            let first = node.mark.line + 1;
-            let indent = index
-                .line_text(first)
-                .map_or(0, |l| l.chars().take_while(|c| *c == ' ').count());
+            // A block scalar's mark is its first content character.
             Placement {
-                line_offset: node.mark.line,
-                col_offset: indent,
+                line_offset: node.mark.line - 1,
+                col_offset: node.mark.col - 1,
                 fixed: None,
             }
         } else {

@@ -389,22 +389,10 @@ fn pod_capacity(plan: &NetPlan, subnet_len: u8, root: &Node, sink: &mut Sink<'_>
             ),
         );
     }
+    // With every node's pods fitting its own subnet, enough node subnets
+    // also means the seed's minimum (nodes + nodes x max pods) is met.
     let node_subnets = size(u32::from(subnet_len - cluster.prefix_len()));
-    let need = u64::from(plan.nodes) + u64::from(plan.nodes) * u64::from(plan.max_pods_per_node);
     if u64::from(plan.nodes) > node_subnets {
         sink.report(rules::CLUSTER_SUBNET_SIZE, cluster_mark, "/cluster_subnet", format!("{cluster} holds {node_subnets} node subnets of /{subnet_len}, the plan has {} nodes", plan.nodes));
-    } else if size(32 - u32::from(cluster.prefix_len())) < need {
-        sink.report(
-            rules::CLUSTER_SUBNET_SIZE,
-            cluster_mark,
-            "/cluster_subnet",
-            format!(
-                "{cluster} has {} addresses; {} nodes + {} nodes x {} pods need {need}",
-                size(32 - u32::from(cluster.prefix_len())),
-                plan.nodes,
-                plan.nodes,
-                plan.max_pods_per_node
-            ),
-        );
     }
 }
