@@ -7,6 +7,7 @@ mod common;
 mod simulator_support;
 
 mod client_integration;
+mod cluster_cli;
 mod cluster_machineset;
 mod cluster_netplan;
 mod cluster_network;
