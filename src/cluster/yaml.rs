@@ -12,6 +12,7 @@
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// 1-based line and column.
@@ -82,18 +83,38 @@ impl std::fmt::Display for YamlError {
 /// no manifest gild reads comes near this many nodes.
 const MAX_NODES: usize = 200_000;
 
+/// Deeper nesting than any manifest has; refused before it costs anything.
+pub const MAX_DEPTH: usize = 64;
+
 /// Every document in `text`, in order.
+///
+/// The parser is driven event by event (yaml-rust2's `load` recurses once
+/// per nesting level, so a hostile `[[[[...` could exhaust the stack); the
+/// builder keeps an explicit stack bounded by [`MAX_DEPTH`].
 pub fn parse(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    let loaded = parser.load(&mut builder, true);
-    if let Some(err) = builder.error.take() {
-        return Err(err);
+    loop {
+        let (event, marker) = parser.next_token().map_err(|e| YamlError {
+            mark: (*e.marker()).into(),
+            message: e.info().to_string(),
+        })?;
+        if event == Event::StreamEnd {
+            break;
+        }
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
+            && builder.stack.len() >= MAX_DEPTH
+        {
+            return Err(YamlError {
+                mark: marker.into(),
+                message: format!("nested deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        builder.on_event(event, marker);
+        if let Some(err) = builder.error.take() {
+            return Err(err);
+        }
     }
-    loaded.map_err(|e| YamlError {
-        mark: (*e.marker()).into(),
-        message: e.info().to_string(),
-    })?;
     Ok(builder.documents)
 }
 
@@ -511,6 +532,14 @@ mod tests {
             Ok(_) => panic!("an alias bomb was expanded"),
             Err(e) => assert!(e.message.contains("nodes"), "{e}"),
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_recursed() {
+        // yaml-rust2's scanner may refuse it first; either way an error, not a crash.
+        assert!(parse(&"[".repeat(100_000)).is_err());
+        let nested = format!("{}1{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(parse(&nested).unwrap_err().message.contains("nested deeper"));
     }
 
     #[test]
