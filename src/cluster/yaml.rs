@@ -538,8 +538,15 @@ mod tests {
     fn deep_nesting_is_refused_not_recursed() {
         // yaml-rust2's scanner may refuse it first; either way an error, not a crash.
         assert!(parse(&"[".repeat(100_000)).is_err());
-        let nested = format!("{}1{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
-        assert!(parse(&nested).unwrap_err().message.contains("nested deeper"));
+        let nested = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        assert!(parse(&nested)
+            .unwrap_err()
+            .message
+            .contains("nested deeper"));
     }
 
     #[test]

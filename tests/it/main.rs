@@ -6,6 +6,7 @@
 mod common;
 mod simulator_support;
 
+mod ci_files;
 mod client_integration;
 mod cluster_cli;
 mod cluster_machineset;
