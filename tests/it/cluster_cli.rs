@@ -25,51 +25,34 @@ fn gild() -> Command {
 
 #[test]
 fn check_exit_codes_follow_lint() {
-    gild()
-        .args(["machineset", "check"])
-        .arg(fixture("machineset/seed-filled.yaml"))
-        .assert()
-        .code(0);
-    gild()
-        .args(["machineset", "check"])
-        .arg(fixture("machineset/seed-sample.yaml"))
-        .assert()
-        .code(1);
-    gild()
-        .args(["machineset", "check", "/nonexistent/ms.yaml"])
-        .assert()
-        .code(2);
-    // A warning fails only with --deny-warnings.
+    let seed = fixture("machineset/seed-filled.yaml");
     let dir = tempfile::tempdir().unwrap();
     let warn = dir.path().join("warn.yaml");
-    let text = std::fs::read_to_string(fixture("machineset/seed-filled.yaml")).unwrap();
+    let text = std::fs::read_to_string(&seed).unwrap();
     std::fs::write(
         &warn,
-        text.replace(
-            "cluster-api-machine-role: worker",
-            "cluster-api-machine-role: infra",
-        ),
+        text.replace("machine-role: worker", "machine-role: infra"),
     )
     .unwrap();
-    gild()
-        .args(["machineset", "check"])
-        .arg(&warn)
-        .assert()
-        .code(0);
-    gild()
-        .args(["machineset", "check", "--deny-warnings"])
-        .arg(&warn)
-        .assert()
-        .code(1);
-    gild()
-        .args(["netplan", "check"])
-        .arg(fixture("netplan/seed.yaml"))
-        .assert()
-        .code(0);
-    gild()
-        .args(["netplan", "check", "/nonexistent/plan.yaml"])
-        .assert()
-        .code(2);
+    let plan = fixture("netplan/seed.yaml");
+    let missing = PathBuf::from("/nonexistent/input.yaml");
+    let cases: [(&[&str], &PathBuf, i32); 7] = [
+        (&["machineset", "check"], &seed, 0),
+        (
+            &["machineset", "check"],
+            &fixture("machineset/seed-sample.yaml"),
+            1,
+        ),
+        (&["machineset", "check"], &missing, 2),
+        // A warning fails only with --deny-warnings.
+        (&["machineset", "check"], &warn, 0),
+        (&["machineset", "check", "--deny-warnings"], &warn, 1),
+        (&["netplan", "check"], &plan, 0),
+        (&["netplan", "check"], &missing, 2),
+    ];
+    for (args, file, code) in cases {
+        gild().args(args).arg(file).assert().code(code);
+    }
 }
 
 #[test]

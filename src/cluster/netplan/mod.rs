@@ -361,7 +361,7 @@ fn kube_dns(plan: &NetPlan, root: &Node, sink: &mut Sink<'_>) {
 fn pod_capacity(plan: &NetPlan, subnet_len: u8, root: &Node, sink: &mut Sink<'_>) {
     let cluster = plan.cluster_subnet;
     let cluster_mark = field_mark(root, "cluster_subnet");
-    if subnet_len < 24 || subnet_len > 30 {
+    if !(24..=30).contains(&subnet_len) {
         sink.report(rules::POD_SUBNET, cluster_mark, "/cluster_subnet", format!("per-node subnets of /{subnet_len}: the seed gives each node a /24 or smaller (at most /30)"));
         return;
     }
