@@ -33,6 +33,11 @@ pub async fn infrastructure_id(path: Option<&Path>) -> Result<String, ClusterErr
             .map_err(|e| kube_err(Box::new(e)))?,
     };
     let server = config.cluster_url.to_string();
+    // kube builds its TLS config with rustls' process-wide default crypto
+    // provider; make it ring (gild's provider) explicitly, so a second
+    // provider compiled in by some dependency cannot make that ambiguous.
+    // An error only means a default is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = kube::Client::try_from(config).map_err(|source| ClusterError::KubeApi {
         server: server.clone(),
         source: Box::new(source),
