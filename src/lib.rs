@@ -5,6 +5,7 @@
 //! files, `cli` is the command edge.
 
 pub mod cli;
+pub mod cluster;
 pub mod pipeline;
 pub mod report;
 pub mod secret;

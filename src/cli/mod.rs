@@ -11,6 +11,8 @@ pub mod bench;
 pub mod build;
 pub mod demo;
 pub mod lint;
+pub mod machineset;
+pub mod netplan;
 pub mod pipeline_args;
 pub mod render;
 pub mod simulator;
@@ -54,6 +56,12 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Exercise the client end to end on the embedded simulator (or a real vCenter).
     Demo(demo::DemoArgs),
+    /// Generate and check WMCO Windows MachineSets (and the cluster's hybrid networking).
+    #[command(subcommand)]
+    Machineset(machineset::MachinesetCommand),
+    /// Check a Flannel network plan for Kubernetes Windows nodes.
+    #[command(subcommand)]
+    Netplan(netplan::NetplanCommand),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         #[arg(value_enum)]
@@ -154,6 +162,8 @@ pub async fn run(command: Command, log_format: LogFormat) -> anyhow::Result<Outc
         Command::Render(cmd) => render::run(cmd).await,
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Machineset(cmd) => machineset::run(cmd).await,
+        Command::Netplan(cmd) => netplan::run(cmd).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "gild", &mut std::io::stdout());
             Ok(Outcome::Success)

@@ -183,10 +183,86 @@ pub fn junit(job: &BuildJob, state: &BuildState) -> String {
 }
 
 /// The machineset stage's work: the WMCO MachineSet for the published
-/// template, written next to the manifest.
-pub fn machineset(b: &Build<'_>, template: &TemplateRecord) -> Result<String, StageError> {
-    let _ = (b, template);
-    Err(StageError::Precondition(
-        "MachineSet generation is not wired in this build yet".into(),
+/// template, written next to the manifest and checked with `gild machineset
+/// check`'s own rules before the stage reports success.
+pub fn machineset(b: &mut Build<'_>, template: &TemplateRecord) -> Result<String, StageError> {
+    use crate::cluster::machineset::{self, GenerateParams, Hardware, Workspace};
+    let job = b.job;
+    let p = &job.pipeline;
+    let cfg = p.outputs.machineset.as_ref().ok_or_else(|| {
+        StageError::Precondition(
+            "the machineset stage needs `outputs.machineset` (name, infrastructure_id)".into(),
+        )
+    })?;
+    let precondition = |e: crate::cluster::ClusterError| StageError::Precondition(e.to_string());
+    let (mut workspace, network): (Workspace, String) =
+        Workspace::from_pipeline(p, &job.pipeline_path).map_err(precondition)?;
+    // The vCenter the build talked to is the one the template lives in.
+    if let Some(host) = url::Url::parse(&job.vcenter_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    {
+        workspace.server = host;
+    }
+    let folder = &p.template.folder;
+    let folder = if folder.starts_with('/') {
+        folder.trim_end_matches('/').to_string()
+    } else {
+        format!("/{}/vm/{folder}", p.placement.datacenter)
+    };
+    let defaults = Hardware::default();
+    let params = GenerateParams {
+        name: cfg.name.clone(),
+        infrastructure_id: cfg.infrastructure_id.clone(),
+        template: format!("{folder}/{}", template.name),
+        network,
+        replicas: cfg.replicas,
+        hardware: Hardware {
+            num_cpus: cfg.num_cpus.unwrap_or(defaults.num_cpus),
+            num_cores_per_socket: defaults.num_cores_per_socket,
+            memory_mib: cfg.memory_mib.unwrap_or(defaults.memory_mib),
+            disk_gib: cfg.disk_gib.unwrap_or(defaults.disk_gib),
+        },
+        workspace,
+    };
+    let yaml = machineset::generate(&params).map_err(precondition)?;
+    let path = job.options.out_dir.join("machineset.yaml");
+    let shown = path.display().to_string();
+    let diags = machineset::check_text(
+        &shown,
+        &yaml,
+        &machineset::CheckOptions {
+            source_vm: Some(p.source.vm.clone()),
+            ..Default::default()
+        },
+    );
+    let errors: Vec<_> = diags
+        .iter()
+        .filter(|d| d.severity == crate::report::Severity::Error)
+        .collect();
+    b.checks.expect(
+        "MachineSet passes `gild machineset check`",
+        "no errors",
+        if errors.is_empty() {
+            format!("no errors, {} other finding(s)", diags.len())
+        } else {
+            errors
+                .iter()
+                .map(|d| format!("{}: {}", d.rule_id, d.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+        errors.is_empty(),
+    )?;
+    std::fs::create_dir_all(&job.options.out_dir)
+        .and_then(|_| std::fs::write(&path, &yaml))
+        .map_err(|e| StageError::Input {
+            what: "machineset output",
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    Ok(format!(
+        "{shown}: MachineSet {} for {}, passes `gild machineset check`",
+        cfg.name, params.template
     ))
 }

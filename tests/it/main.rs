@@ -6,7 +6,12 @@
 mod common;
 mod simulator_support;
 
+mod ci_files;
 mod client_integration;
+mod cluster_cli;
+mod cluster_machineset;
+mod cluster_netplan;
+mod cluster_network;
 mod contract_bench;
 mod contract_demo;
 mod contract_openapi;

@@ -81,3 +81,23 @@ fn no_test_reads_the_shared_folder_outside_the_repository() {
         }
     }
 }
+
+/// Files outside `tests/contract/` that the binary embeds, with their
+/// digests: a refresh has to update this table on purpose.
+const EMBEDDED: &[(&str, &str)] = &[(
+    "src/cluster/crds/machinesets.machine.openshift.io.crd.yaml",
+    "5e8eb9c6cb23a7c64f2b970e2280d11e0b0e90dc3204a284fa10f8fa59010730",
+)];
+
+#[test]
+fn every_embedded_reference_file_matches_its_recorded_sha256() {
+    for (path, digest) in EMBEDDED {
+        let bytes = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(
+            &hex::encode(Sha256::digest(&bytes)),
+            digest,
+            "{path} changed"
+        );
+    }
+}
