@@ -1,7 +1,7 @@
 //! `/api` behaviour of the simulator over real HTTPS: session, inventory,
 //! VM lifecycle and the vCenter-shaped error bodies.
 
-use crate::simulator_support::{error_type, Harness};
+use crate::support::{error_type, Harness};
 use gild::simulator::SimulatorConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
