@@ -4,6 +4,7 @@
 //! `/_sim` needs no vCenter session and is never faulted or logged.
 
 use super::faults::{FaultEngine, FaultSpec};
+use super::server::LogEntry;
 use super::state::Shared;
 use crate::vsphere::wire::PowerState;
 use crate::vsphere::wire::VmId;
@@ -14,72 +15,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-
-/// One answered `/api`, `/sdk` or transfer request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LogEntry {
-    pub method: String,
-    /// The route template, `?action=` included (`/api/vcenter/vm/{vm}/power?action=start`).
-    pub route: String,
-    pub status: u16,
-}
-
-/// How many request-log entries are kept; older ones are dropped (the
-/// per-route counts keep counting), so a long `serve` stays bounded.
-pub const LOG_CAPACITY: usize = 100_000;
-
-#[derive(Default)]
-struct RequestLog {
-    entries: std::collections::VecDeque<LogEntry>,
-    counts: BTreeMap<String, u64>,
-}
-
-#[derive(Default)]
-pub struct Metrics {
-    log: Mutex<RequestLog>,
-    connections: AtomicU64,
-}
-
-impl Metrics {
-    fn with_log<T>(&self, f: impl FnOnce(&mut RequestLog) -> T) -> T {
-        match self.log.lock() {
-            Ok(mut g) => f(&mut g),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
-    }
-
-    pub fn record(&self, entry: LogEntry) {
-        self.with_log(|log| {
-            *log.counts
-                .entry(format!("{} {}", entry.method, entry.route))
-                .or_insert(0) += 1;
-            if log.entries.len() == LOG_CAPACITY {
-                log.entries.pop_front();
-            }
-            log.entries.push_back(entry);
-        })
-    }
-
-    /// The most recent entries, oldest first.
-    pub fn log(&self) -> Vec<LogEntry> {
-        self.with_log(|log| log.entries.iter().cloned().collect())
-    }
-
-    /// `"METHOD route"` → number of requests since start.
-    pub fn counts(&self) -> BTreeMap<String, u64> {
-        self.with_log(|log| log.counts.clone())
-    }
-
-    pub fn connection_opened(&self) {
-        self.connections.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn connections(&self) -> u64 {
-        self.connections.load(Ordering::Relaxed)
-    }
-}
 
 /// A VM as the admin view reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -125,18 +60,18 @@ impl Admin {
             .vms
             .values()
             .map(|vm| VmState {
-                id: vm.id.clone(),
-                name: vm.name.clone(),
-                power: vm.power,
-                template: vm.template,
-                folder: world.folder_path(&vm.folder),
+                id: vm.id().clone(),
+                name: vm.name().to_string(),
+                power: vm.power(),
+                template: vm.is_template(),
+                folder: world.folder_path(&vm.placement().folder),
                 datastore: world
                     .datastores
-                    .get(&vm.datastore)
+                    .get(&vm.placement().datastore)
                     .map(|d| d.name.clone())
                     .unwrap_or_default(),
                 tools_running: vm.tools_running(now),
-                hostname: vm.guest.hostname().to_string(),
+                hostname: vm.guest().hostname().to_string(),
                 ip_address: vm.guest_ip(now, world.subnet),
             })
             .collect()
@@ -150,7 +85,7 @@ impl Admin {
     pub fn guest_file(&self, vm: &VmId, path: &str) -> Option<Vec<u8>> {
         let blob = {
             let world = self.shared.world();
-            world.vms.get(vm)?.guest.read_file(path).ok()?
+            world.vms.get(vm)?.guest().read_file(path).ok()?
         };
         super::routes::transfer::blob_bytes(&blob).ok()
     }
@@ -163,7 +98,7 @@ impl Admin {
         f: impl FnOnce(&mut super::guest::WindowsGuest) -> T,
     ) -> Option<T> {
         let mut world = self.shared.world();
-        world.vms.get_mut(vm).map(|m| f(&mut m.guest))
+        world.vms.get_mut(vm).map(|m| f(m.guest_mut()))
     }
 
     pub fn request_log(&self) -> Vec<LogEntry> {

@@ -6,6 +6,7 @@
 //! vCenter's own error bodies, so a client under test sees exactly what a
 //! real vCenter would send, never axum's plain-text rejections.
 
+use super::machine::Refusal;
 use crate::vsphere::wire::{ErrorType, VapiErrorBody, ViFaultBody};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -95,6 +96,21 @@ impl ApiError {
     }
 }
 
+/// A machine's refusal as `/api` answers it.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let kind = match &refusal {
+            Refusal::AlreadyDone(_) => ErrorType::AlreadyInDesiredState,
+            Refusal::PowerState { .. } => ErrorType::NotAllowedInCurrentState,
+            Refusal::ToolsNotRunning(_) => ErrorType::ServiceUnavailable,
+            Refusal::Unsupported(_) => ErrorType::Unsupported,
+            Refusal::Invalid(_) => ErrorType::InvalidArgument,
+            Refusal::NotFound { .. } => ErrorType::NotFound,
+        };
+        ApiError::new(kind, refusal.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.body.error_type.http_status())
@@ -134,6 +150,24 @@ impl ViFault {
 
     pub fn managed_object_not_found(mo_type: &str, id: &str) -> Self {
         ViFault::new("ManagedObjectNotFound", format!("The object '{mo_type}:{id}' has already been deleted or has not been completely created"))
+    }
+}
+
+/// A machine's refusal as `/sdk` answers it (the VI fault types vCenter
+/// raises for the same conditions).
+impl From<Refusal> for ViFault {
+    fn from(refusal: Refusal) -> Self {
+        let (type_name, key) = match &refusal {
+            Refusal::PowerState { .. } => ("InvalidPowerState", "vim.fault.InvalidPowerState"),
+            Refusal::Unsupported(_) => ("NotSupported", ""),
+            Refusal::Invalid(_) => ("InvalidName", ""),
+            Refusal::NotFound { .. } => ("ManagedObjectNotFound", ""),
+            Refusal::AlreadyDone(_) => ("InvalidState", ""),
+            Refusal::ToolsNotRunning(_) => ("ToolsUnavailable", ""),
+        };
+        let mut fault = ViFault::new(type_name, refusal.to_string());
+        fault.body.fault_message[0].key = key.to_string();
+        fault
     }
 }
 

@@ -236,10 +236,12 @@ impl Inventory {
             }
             for (v, vm) in dc.vms.iter().enumerate() {
                 let at = format!("datacenters[{d}].vms[{v}]");
-                if !vm_names.insert(vm.name.clone()) {
+                // vCenter keeps VM names unique per folder, not globally.
+                let folder = vm.folder.trim_matches('/').to_string();
+                if !vm_names.insert((d, folder, vm.name.clone())) {
                     return Err(format!(
-                        "{at}.name: a VM named {:?} already exists",
-                        vm.name
+                        "{at}.name: a VM named {:?} already exists in folder {:?}",
+                        vm.name, vm.folder
                     ));
                 }
                 if !dc.datastores.iter().any(|ds| ds.name == vm.datastore) {
@@ -331,6 +333,21 @@ mod tests {
         let err = Inventory::parse(text, "inv.yaml").unwrap_err().to_string();
         assert!(
             err.contains("inv.yaml") && err.contains("datastor") && err.contains("line 5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn vm_names_repeat_across_folders_but_not_within_one() {
+        let head = "datacenters:\n  - name: dc1\n    folders: [a, b]\n    datastores: [{name: ds1, capacity_gib: 100, free_gib: 50}]\n";
+        let across = format!("{head}    vms: [{{name: x, folder: a, datastore: ds1}}, {{name: x, folder: b, datastore: ds1}}]\n");
+        Inventory::parse(&across, "inv.yaml").unwrap();
+        let within = format!("{head}    vms: [{{name: x, folder: a, datastore: ds1}}, {{name: x, folder: a, datastore: ds1}}]\n");
+        let err = Inventory::parse(&within, "inv.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("datacenters[0].vms[1].name") && err.contains("already exists"),
             "{err}"
         );
     }

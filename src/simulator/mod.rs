@@ -7,9 +7,12 @@
 //! CLI serves it with `gild simulator serve`.
 //!
 //! Layout: `config`/`inventory`/`timing`/`faults` describe a simulator;
-//! `state` and `machine` are the live world; `routes` (`/api`) and `vi`
-//! (`/sdk`) answer requests; `server` owns the accept loop, the request log
-//! and request faults; `admin` is the test-tooling handle and `/_sim`.
+//! `state` and `machine` are the live world (the machine owns each VM's
+//! rules); `routes` (`/api`) and `vi` (`/sdk`) answer requests; `server`
+//! owns the accept loop, the request log and request faults; `admin` is the
+//! test-tooling handle and `/_sim`. Dependencies point one way: routes →
+//! state → machine → guest, and the simulator uses only `vsphere::wire` of
+//! the client.
 //!
 //! In a test:
 //! ```text
@@ -34,11 +37,12 @@ pub mod timing;
 pub mod tls;
 pub mod vi;
 
-pub use admin::{Admin, LogEntry, VmState};
+pub use admin::{Admin, VmState};
 pub use config::{SimulatorConfig, VI_RELEASES};
 pub use error::SimulatorError;
 pub use faults::{FaultKind, FaultRule, FaultSpec, Trigger};
 pub use inventory::Inventory;
+pub use server::LogEntry;
 pub use timing::Timing;
 
 use crate::secret::Secret;
@@ -151,16 +155,20 @@ pub async fn start(config: SimulatorConfig) -> Result<Simulator, SimulatorError>
         (None, None, None)
     };
 
-    let mut world = World::new(&config.inventory, config.timing.clone());
+    let mut world = World::new(
+        &config.inventory,
+        config.timing.clone(),
+        tokio::time::Instant::now(),
+    );
     for vm in world.vms.values_mut() {
-        vm.guest
+        vm.guest_mut()
             .set_credentials(&config.guest_user, config.guest_password.clone());
     }
     let scheme = if config.tls { "https" } else { "http" };
     let shared = Shared {
         world: Arc::new(Mutex::new(world)),
         faults: faults::FaultEngine::new(config.faults.clone()),
-        metrics: Arc::new(admin::Metrics::default()),
+        metrics: Arc::new(server::Metrics::default()),
         user: config.user.clone(),
         password: config.password.clone(),
         guest_user: config.guest_user.clone(),

@@ -6,7 +6,7 @@
 //! slow clone does not stall power calls on other VMs.
 
 use super::inventory::Inventory;
-use super::machine::Machine;
+use super::machine::{DeviceContext, Machine, MachineSeed, NetworkRef, Placement, Refusal};
 use super::timing::Timing;
 use crate::vsphere::wire::*;
 use crate::vsphere::wire::{DatastoreType, FolderType, NetworkType};
@@ -138,7 +138,7 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(inventory: &Inventory, timing: Timing) -> Self {
+    pub fn new(inventory: &Inventory, timing: Timing, now: Instant) -> Self {
         let mut world = World {
             next_id: 10,
             timing,
@@ -168,7 +168,7 @@ impl World {
             },
         );
         for dc in &inventory.datacenters {
-            world.seed_datacenter(dc, &root);
+            world.seed_datacenter(dc, &root, now);
         }
         for vm in world.vms.values_mut() {
             vm.set_timing(&world.timing);
@@ -176,7 +176,12 @@ impl World {
         world
     }
 
-    fn seed_datacenter(&mut self, seed: &super::inventory::DatacenterSeed, root: &FolderId) {
+    fn seed_datacenter(
+        &mut self,
+        seed: &super::inventory::DatacenterSeed,
+        root: &FolderId,
+        now: Instant,
+    ) {
         let dc_id = DatacenterId::new(self.mint(DatacenterId::PREFIX));
         let system_folder = |world: &mut World, tag: &str, name: &str, kind: FolderType| {
             let id = FolderId::new(world.mint(&format!("group-{tag}")));
@@ -303,17 +308,20 @@ impl World {
             let Some(datastore) = datastore else { continue };
             let id = VmId::new(self.mint(VmId::PREFIX));
             let octet = self.lease_octet();
-            let machine = Machine::from_seed(
-                id.clone(),
+            let seed = MachineSeed {
+                id: id.clone(),
                 vm,
-                dc_id.clone(),
-                folder,
-                datastore,
-                cluster,
-                resource_pool,
-                network,
-                octet,
-            );
+                placement: Placement {
+                    datacenter: dc_id.clone(),
+                    folder,
+                    datastore,
+                    cluster,
+                    resource_pool,
+                    network,
+                },
+                lease_octet: octet,
+            };
+            let machine = Machine::from_seed(seed, now);
             self.vms.insert(id, machine);
         }
     }
@@ -421,8 +429,54 @@ impl World {
         self.transfers.retain(|_, t| t.expires > now);
     }
 
-    pub fn vm_by_name(&self, name: &str) -> Option<&Machine> {
-        self.vms.values().find(|v| v.name == name)
+    /// Whether another VM or template in `folder` is called `name`:
+    /// vCenter refuses a duplicate name only within one folder.
+    pub fn name_taken(&self, folder: &FolderId, name: &str, except: Option<&VmId>) -> bool {
+        self.vms
+            .values()
+            .any(|v| &v.placement().folder == folder && v.name() == name && Some(v.id()) != except)
+    }
+
+    /// The inventory facts a VM's device views need.
+    pub fn device_context(&self, vm: &Machine) -> DeviceContext {
+        let placement = vm.placement();
+        DeviceContext {
+            datastore_name: self
+                .datastores
+                .get(&placement.datastore)
+                .map(|d| d.name.clone())
+                .unwrap_or_default(),
+            network: placement.network.as_ref().and_then(|id| {
+                self.networks
+                    .iter()
+                    .find(|n| &n.id == id)
+                    .map(|n| NetworkRef {
+                        id: n.id.clone(),
+                        name: n.name.clone(),
+                        network_type: n.network_type,
+                    })
+            }),
+        }
+    }
+
+    /// Deletes a powered-off VM and gives its disk space back.
+    pub fn remove_vm(&mut self, id: &VmId) -> Result<(), Refusal> {
+        let vm = self.vms.get(id).ok_or_else(|| Refusal::NotFound {
+            what: "Virtual machine",
+            id: id.to_string(),
+        })?;
+        if vm.power() != PowerState::PoweredOff {
+            return Err(Refusal::PowerState {
+                state: vm.power(),
+                message: format!(
+                    "Virtual machine {id} is powered on; power it off before deleting it"
+                ),
+            });
+        }
+        let (datastore, bytes) = (vm.placement().datastore.clone(), vm.disk_bytes());
+        self.vms.remove(id);
+        self.release_space(&datastore, bytes);
+        Ok(())
     }
 
     /// Clone bookkeeping shared by `/api` clone: checks and reserves space.
@@ -456,7 +510,7 @@ impl World {
 pub struct Shared {
     pub world: std::sync::Arc<std::sync::Mutex<World>>,
     pub faults: super::faults::FaultEngine,
-    pub metrics: std::sync::Arc<super::admin::Metrics>,
+    pub metrics: std::sync::Arc<super::server::Metrics>,
     pub user: String,
     pub password: crate::secret::Secret,
     pub guest_user: String,

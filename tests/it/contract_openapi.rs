@@ -3,7 +3,7 @@
 //! fails on a renamed or missing field (so the contract tests built on it
 //! cannot pass vacuously).
 
-use crate::common::openapi::{exception_for, spec};
+use crate::support::openapi::{exception_for, spec};
 use serde_json::json;
 
 #[test]

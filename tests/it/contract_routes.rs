@@ -8,8 +8,8 @@
 //!   gets a success VMware does not declare, and every refusal is a vAPI
 //!   error body with the contract's status.
 
-use crate::common::openapi::{contract_status_of, exception_for, spec, template_matches};
-use crate::common::scenario;
+use crate::support::openapi::{contract_status_of, exception_for, spec, template_matches};
+use crate::support::scenario;
 use gild::vsphere::ops::{Api, OPERATIONS};
 use std::collections::BTreeSet;
 

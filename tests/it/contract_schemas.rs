@@ -7,8 +7,8 @@
 //! proves the validator fails on renamed fields, so this cannot pass
 //! vacuously.
 
-use crate::common::openapi::{exception_for, spec};
-use crate::common::scenario;
+use crate::support::openapi::{exception_for, spec};
+use crate::support::scenario;
 use std::collections::BTreeSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,9 @@
 //! The one integration-test binary (as ripgrep and cargo do): one module per
-//! area, so the crate is linked once and shared helpers (`common`,
-//! `simulator_support`) are compiled once. Everything runs on the embedded
+//! area, so the crate is linked once and shared helpers (`support`) are
+//! compiled once. Everything runs on the embedded
 //! simulator; nothing outside the repository is read.
 
-mod common;
-mod simulator_support;
+mod support;
 
 mod ci_files;
 mod client_integration;

@@ -1,7 +1,7 @@
 //! `/api` behaviour of the simulator over real HTTPS: session, inventory,
 //! VM lifecycle and the vCenter-shaped error bodies.
 
-use crate::simulator_support::{error_type, Harness};
+use crate::support::{error_type, Harness};
 use gild::simulator::SimulatorConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -168,20 +168,36 @@ async fn clone_copies_the_vm_and_consumes_datastore_space() {
     assert_eq!(listed[0]["vm"], id.as_str());
 }
 
+/// vCenter refuses a duplicate name within one folder (VMs and templates
+/// alike) and allows it in another folder.
 #[tokio::test]
-async fn clone_fails_with_already_exists_on_taken_name_including_templates() {
+async fn clone_fails_with_already_exists_only_on_a_name_taken_in_its_folder() {
     let h = Harness::default().await;
     let source = h.vm_id("win2022-base");
-    for taken in ["win2022-base", "win2019-template"] {
-        let (status, body) = h
-            .post(
-                "/api/vcenter/vm?action=clone",
-                json!({"source": source, "name": taken}),
-            )
-            .await;
+    let windows = h.get("/api/vcenter/folder?names=windows").await.1[0]["folder"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let clone = |name: &str, folder: Option<&str>| {
+        let mut spec = json!({"source": source, "name": name});
+        if let Some(f) = folder {
+            spec["placement"] = json!({"folder": f});
+        }
+        h.post("/api/vcenter/vm?action=clone", spec)
+    };
+    for (taken, folder) in [
+        ("win2022-base", None),
+        ("win2019-template", Some(windows.as_str())),
+    ] {
+        let (status, body) = clone(taken, folder).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{taken}");
         assert_eq!(error_type(&body), "ALREADY_EXISTS");
     }
+    // The template's name is free in the base VM's folder.
+    let (status, body) = clone("win2019-template", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, listed) = h.get("/api/vcenter/vm?names=win2019-template").await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
 }
 
 #[tokio::test]

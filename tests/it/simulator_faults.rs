@@ -1,7 +1,7 @@
 //! Every fault kind, set at start, through the in-process admin handle and
 //! through the `/_sim` HTTP prefix; plus the request log and connection count.
 
-use crate::simulator_support::{error_type, Harness};
+use crate::support::{error_type, Harness};
 use gild::simulator::{FaultSpec, SimulatorConfig};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -227,7 +227,7 @@ async fn faults_given_at_start_apply_from_the_first_call() {
     })
     .await
     .unwrap();
-    let http = crate::simulator_support::client_for(&sim);
+    let http = crate::support::client_for(&sim);
     let url = format!("{}api/session", sim.base_url());
     let first = http
         .post(&url)

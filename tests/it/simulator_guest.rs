@@ -1,7 +1,7 @@
 //! Guest-facing routes over HTTPS: tools start-up, guest info, processes,
 //! file transfers and filesystem calls, and their preconditions.
 
-use crate::simulator_support::{error_type, Harness};
+use crate::support::{error_type, Harness};
 use gild::simulator::Timing;
 use reqwest::StatusCode;
 use serde_json::json;

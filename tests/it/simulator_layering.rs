@@ -156,3 +156,62 @@ fn wire_paths_comments_and_strings_are_allowed() {
         assert_eq!(foreign_vsphere_paths(src), Vec::<String>::new(), "{src}");
     }
 }
+
+/// Each `::module` path in `src` (outside comments and strings) naming one of `modules`.
+fn paths_into(src: &str, modules: &[&str]) -> Vec<String> {
+    let code = code_only(src);
+    let compact: String = code.split_whitespace().collect::<Vec<_>>().join("");
+    modules
+        .iter()
+        .filter(|m| {
+            let needle = format!("::{m}");
+            compact.match_indices(&needle).any(|(at, _)| {
+                !compact[at + needle.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            })
+        })
+        .map(|m| m.to_string())
+        .collect()
+}
+
+/// The VM model sits below everything that serves it: the machine never
+/// reaches up into the world, the routes, `/_sim` or the server, and the
+/// request log the server keeps depends on nothing in the simulator. So a
+/// route can be added or changed without the model noticing, and no import
+/// cycle runs between a model and its routes.
+#[test]
+fn the_model_does_not_import_the_layers_that_serve_it() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/simulator");
+    let upper = ["routes", "state", "admin", "server", "vi"];
+    let mut files = Vec::new();
+    rust_files(&src.join("machine"), &mut files);
+    assert!(files.len() >= 3, "machine/ sources: {files:?}");
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("source is readable");
+        for m in paths_into(&text, &upper) {
+            failures.push(format!("{}: uses {m}", file.display()));
+        }
+    }
+    let metrics = std::fs::read_to_string(src.join("server/metrics.rs")).expect("metrics.rs");
+    for m in paths_into(&metrics, &["simulator", "super", "crate"]) {
+        failures.push(format!("server/metrics.rs: uses {m}"));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn module_paths_are_found_but_longer_names_and_comments_are_not() {
+    assert_eq!(
+        paths_into("use super::super::routes::vm;", &["routes"]),
+        ["routes"]
+    );
+    assert_eq!(
+        paths_into("use crate::simulator::state::World;", &["state"]),
+        ["state"]
+    );
+    assert!(paths_into(
+        "use super::statement; // super::routes",
+        &["state", "routes"]
+    )
+    .is_empty());
+}

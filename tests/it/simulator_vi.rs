@@ -1,7 +1,7 @@
 //! VI/JSON (`/sdk/vim25/{release}`) routes: login, token reuse, templates,
 //! tasks and fault bodies.
 
-use crate::simulator_support::Harness;
+use crate::support::Harness;
 use gild::simulator::SimulatorConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

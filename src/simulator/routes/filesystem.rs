@@ -50,7 +50,7 @@ async fn transfer_create(
                 )));
             }
             let overwrite = attrs.overwrite.unwrap_or(false);
-            match m.guest.stat(&path) {
+            match m.guest().stat(&path) {
                 Ok(info) if info.file_type == GuestFileType::Directory => {
                     return Err(guest_error(
                         crate::simulator::guest::GuestError::IsADirectory { path },
@@ -66,7 +66,7 @@ async fn transfer_create(
             Some((attrs.size as u64, overwrite))
         }
         None => {
-            let info = m.guest.stat(&path).map_err(guest_error)?;
+            let info = m.guest().stat(&path).map_err(guest_error)?;
             if info.file_type == GuestFileType::Directory {
                 return Err(guest_error(
                     crate::simulator::guest::GuestError::IsADirectory { path },
@@ -115,11 +115,11 @@ async fn directories(
     let m = guest_op(&mut world, &vm, &body.credentials)?;
     match params.action() {
         Some("create") => m
-            .guest
+            .guest_mut()
             .create_dir(&body.path, body.create_parents.unwrap_or(false))
             .map_err(guest_error)?,
         Some("delete") => m
-            .guest
+            .guest_mut()
             .delete_dir(&body.path, body.recursive.unwrap_or(false))
             .map_err(guest_error)?,
         _ => {
@@ -170,7 +170,7 @@ async fn files(
     )?;
     let mut world = s.world();
     let m = guest_op(&mut world, &vm, &body.credentials)?;
-    let mut all = m.guest.list(&body.path).map_err(guest_error)?;
+    let mut all = m.guest().list(&body.path).map_err(guest_error)?;
     if let Some(pattern) = body.filter.and_then(|f| f.match_pattern) {
         // vCenter takes a Perl-compatible regex; the simulator supports the
         // common literal-substring case and `.*` wildcards.
@@ -211,9 +211,9 @@ async fn file(
     let mut world = s.world();
     let m = guest_op(&mut world, &vm, &body.credentials)?;
     match params.action() {
-        Some("get") => Ok(Json(m.guest.stat(&path).map_err(guest_error)?).into_response()),
+        Some("get") => Ok(Json(m.guest().stat(&path).map_err(guest_error)?).into_response()),
         Some("delete") => {
-            m.guest.delete_file(&path).map_err(guest_error)?;
+            m.guest_mut().delete_file(&path).map_err(guest_error)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         _ => Err(unknown_action(

@@ -4,7 +4,7 @@
 
 use super::vm_ref;
 use crate::simulator::error::{ApiError, ApiResult};
-use crate::simulator::machine::Machine;
+use crate::simulator::machine::{Machine, NIC_KEY};
 use crate::simulator::state::{Shared, World};
 use crate::vsphere::wire::*;
 use axum::extract::{Path, State};
@@ -50,7 +50,7 @@ async fn identity(
     let world = s.world();
     let ip = reported_ip(&world, &vm)?;
     let m = vm_ref(&world, &vm)?;
-    let os = m.guest.os();
+    let os = m.guest().os();
     Ok(Json(GuestIdentity {
         name: os.vapi_guest_os().to_string(),
         family: GuestOsFamily::Windows,
@@ -59,7 +59,7 @@ async fn identity(
             default_message: os.full_name().to_string(),
             args: vec![],
         },
-        host_name: m.guest.hostname().to_string(),
+        host_name: m.guest().hostname().to_string(),
         ip_address: Some(ip),
     }))
 }
@@ -75,7 +75,7 @@ async fn networking(
         world.subnet[0], world.subnet[1], world.subnet[2]
     );
     Ok(Json(serde_json::json!({
-        "dns_values": {"host_name": m.guest.hostname(), "domain_name": ""},
+        "dns_values": {"host_name": m.guest().hostname(), "domain_name": ""},
         "dns": {"ip_addresses": [gateway], "search_domains": []},
     })))
 }
@@ -87,7 +87,7 @@ async fn interfaces(
     let world = s.world();
     let m = with_tools(&world, &vm)?;
     let now = Instant::now();
-    let apipa = m.boot.as_ref().is_some_and(|b| b.apipa);
+    let apipa = m.apipa();
     let addresses = m
         .guest_ip(now, world.subnet)
         .map(|ip| IpAddressInfo {
@@ -104,7 +104,7 @@ async fn interfaces(
         .collect();
     Ok(Json(vec![GuestInterfaceInfo {
         mac_address: Some(m.mac_address()),
-        nic: m.network.as_ref().map(|_| "4000".to_string()),
+        nic: m.placement().network.as_ref().map(|_| NIC_KEY.to_string()),
         ip: Some(IpConfigInfo {
             ip_addresses: addresses,
             dhcp: Some(DhcpConfigInfo {

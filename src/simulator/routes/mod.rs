@@ -217,18 +217,6 @@ pub fn require_action(params: &Params, expected: &str, route: &str) -> ApiResult
     }
 }
 
-/// 400 NOT_ALLOWED_IN_CURRENT_STATE unless the VM is powered on.
-pub fn require_powered_on(m: &Machine) -> ApiResult<()> {
-    if m.power == crate::vsphere::wire::PowerState::PoweredOn {
-        Ok(())
-    } else {
-        Err(ApiError::not_allowed(format!(
-            "Virtual machine {} is not powered on",
-            m.id
-        )))
-    }
-}
-
 /// `/api` calls need a live session token; an expired one (fault
 /// `session-expiry`) is removed and answered like an unknown one.
 async fn require_session(
@@ -328,10 +316,7 @@ pub fn guest_op<'w>(
     credentials: &crate::vsphere::wire::WireCredentials,
 ) -> ApiResult<&'w mut Machine> {
     let m = vm_mut(world, vm)?;
-    require_powered_on(m)?;
-    if !m.tools_running(tokio::time::Instant::now()) {
-        return Err(ApiError::tools_not_running(vm));
-    }
+    m.require_guest(tokio::time::Instant::now())?;
     if credentials.credentials_type != "USERNAME_PASSWORD" {
         return Err(ApiError::new(
             crate::vsphere::wire::ErrorType::Unsupported,
@@ -347,7 +332,7 @@ pub fn guest_op<'w>(
         .as_ref()
         .map(|p| p.expose())
         .unwrap_or("");
-    if !m.guest.check_credentials(user, password) {
+    if !m.guest().check_credentials(user, password) {
         return Err(ApiError::unauthenticated(format!("Failed to authenticate with the guest operating system using the supplied credentials (user {user})")));
     }
     Ok(m)

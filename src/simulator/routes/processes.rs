@@ -44,13 +44,13 @@ async fn processes_action(
             let mut world = s.world();
             let m = guest_op(&mut world, &vm, &body.credentials)?;
             let args = body.spec.arguments.clone().unwrap_or_default();
-            let fault = s.faults.for_process(&m.name, &body.spec.path, &args);
+            let fault = s.faults.for_process(m.name(), &body.spec.path, &args);
             if body.spec.path.to_ascii_lowercase().ends_with("sysprep.exe")
                 && s.faults
-                    .for_vm(&m.name, |k| (*k == FaultKind::SysprepFail).then_some(()))
+                    .for_vm(m.name(), |k| (*k == FaultKind::SysprepFail).then_some(()))
                     .is_some()
             {
-                m.guest.set_sysprep_failure(true);
+                m.guest_mut().set_sysprep_failure(true);
             }
             let user = body.credentials.user_name.clone().unwrap_or_default();
             let pid = m
@@ -63,11 +63,10 @@ async fn processes_action(
             let mut world = s.world();
             let m = guest_op(&mut world, &vm, &body.credentials)?;
             let list: Vec<ProcessSummary> = m
-                .processes
-                .iter()
+                .processes()
                 .map(|(pid, p)| ProcessSummary {
                     name: p.name.clone(),
-                    pid: GuestPid(*pid),
+                    pid,
                     owner: p.owner.clone(),
                     command: p.command.clone(),
                     started: iso(p.started),
@@ -89,18 +88,14 @@ fn no_such_process(pid: i64) -> ApiError {
 }
 
 fn info(p: &GuestProcess, now: Instant) -> ProcessInfo {
-    let done = p.is_finished(now);
+    let exit = p.exit(now);
     ProcessInfo {
         name: p.name.clone(),
         owner: p.owner.clone(),
         command: p.command.clone(),
         started: iso(p.started),
-        finished: if done {
-            Some(iso(p.finished.unwrap_or_else(chrono::Utc::now)))
-        } else {
-            None
-        },
-        exit_code: done.then_some(p.exit_code),
+        finished: exit.map(|(at, _)| iso(at)),
+        exit_code: exit.map(|(_, code)| code),
     }
 }
 
@@ -116,21 +111,15 @@ async fn process_action(
     let mut world = s.world();
     let m = guest_op(&mut world, &vm, &body.credentials)?;
     let now = Instant::now();
+    let pid = GuestPid(pid);
     match params.action() {
         Some("get") => {
-            let p = m.processes.get(&pid).ok_or_else(|| no_such_process(pid))?;
+            let p = m.process(pid).ok_or_else(|| no_such_process(pid.0))?;
             Ok(Json(info(p, now)).into_response())
         }
         Some("delete") => {
-            let p = m
-                .processes
-                .get_mut(&pid)
-                .ok_or_else(|| no_such_process(pid))?;
-            if !p.is_finished(now) {
-                // TerminateProcess as vmtoolsd calls it: exit code 1.
-                p.ends_at = Some(now);
-                p.exit_code = 1;
-            }
+            m.terminate_process(now, pid)
+                .ok_or_else(|| no_such_process(pid.0))?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         _ => Err(unknown_action(

@@ -1,23 +1,14 @@
 //! VMware Tools status, policy and upgrade, and the tools installer ISO.
 
-use super::{require_action, require_powered_on, unknown_action, vm_mut, vm_ref, JsonBody, Params};
-use crate::simulator::error::{ApiError, ApiResult};
-use crate::simulator::machine::Machine;
+use super::{require_action, unknown_action, vm_mut, vm_ref, JsonBody, Params};
+use crate::simulator::error::ApiResult;
 use crate::simulator::state::Shared;
-use crate::vsphere::wire::ErrorType;
 use crate::vsphere::wire::*;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::time::Instant;
-
-/// The tools build the simulated hosts ship; an upgrade installs it.
-pub const BUNDLED_TOOLS: ToolsVersion = ToolsVersion {
-    major: 12,
-    minor: 4,
-    revision: 5,
-};
 
 pub fn router() -> Router<Shared> {
     Router::new()
@@ -31,32 +22,9 @@ pub fn router() -> Router<Shared> {
         )
 }
 
-fn tools_info(vm: &Machine, now: Instant) -> ToolsInfo {
-    let status = if vm.tools_version >= BUNDLED_TOOLS {
-        ToolsVersionStatus::Current
-    } else {
-        ToolsVersionStatus::SupportedOld
-    };
-    ToolsInfo {
-        auto_update_supported: true,
-        install_attempt_count: Some(1),
-        error: None,
-        version_number: Some(vm.tools_version.to_number()),
-        version: Some(vm.tools_version.to_string()),
-        upgrade_policy: vm.tools_upgrade_policy,
-        version_status: Some(status),
-        install_type: Some(ToolsInstallType::Msi),
-        run_state: if vm.tools_running(now) {
-            ToolsRunState::Running
-        } else {
-            ToolsRunState::NotRunning
-        },
-    }
-}
-
 async fn tools_get(State(s): State<Shared>, Path(vm): Path<String>) -> ApiResult<Json<ToolsInfo>> {
     let world = s.world();
-    Ok(Json(tools_info(vm_ref(&world, &vm)?, Instant::now())))
+    Ok(Json(vm_ref(&world, &vm)?.tools_info(Instant::now())))
 }
 
 async fn tools_patch(
@@ -67,7 +35,7 @@ async fn tools_patch(
     let mut world = s.world();
     let m = vm_mut(&mut world, &vm)?;
     if let Some(policy) = spec.upgrade_policy {
-        m.tools_upgrade_policy = policy;
+        m.set_tools_upgrade_policy(policy);
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -79,19 +47,7 @@ async fn tools_action(
     JsonBody(_spec): JsonBody<ToolsUpgradeSpec>,
 ) -> ApiResult<StatusCode> {
     require_action(&params, "upgrade", "/api/vcenter/vm/{vm}/tools")?;
-    let mut world = s.world();
-    let m = vm_mut(&mut world, &vm)?;
-    require_powered_on(m)?;
-    if !m.tools_running(Instant::now()) {
-        return Err(ApiError::tools_not_running(&vm));
-    }
-    if m.tools_version >= BUNDLED_TOOLS {
-        return Err(ApiError::new(
-            ErrorType::AlreadyInDesiredState,
-            format!("VMware Tools {} is already current", m.tools_version),
-        ));
-    }
-    m.tools_version = BUNDLED_TOOLS;
+    vm_mut(&mut s.world(), &vm)?.upgrade_tools(Instant::now())?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -101,7 +57,7 @@ async fn installer_get(
 ) -> ApiResult<Json<ToolsInstallerInfo>> {
     let world = s.world();
     Ok(Json(ToolsInstallerInfo {
-        is_connected: vm_ref(&world, &vm)?.installer_connected,
+        is_connected: vm_ref(&world, &vm)?.installer_connected(),
     }))
 }
 
@@ -121,15 +77,6 @@ async fn installer_action(
             ))
         }
     };
-    let mut world = s.world();
-    let m = vm_mut(&mut world, &vm)?;
-    require_powered_on(m)?;
-    if connect && m.installer_connected {
-        return Err(ApiError::new(
-            ErrorType::AlreadyInDesiredState,
-            "The tools installer is already connected",
-        ));
-    }
-    m.installer_connected = connect;
+    vm_mut(&mut s.world(), &vm)?.set_installer(connect)?;
     Ok(StatusCode::NO_CONTENT)
 }

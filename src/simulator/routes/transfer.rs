@@ -90,7 +90,7 @@ async fn upload(State(s): State<Shared>, req: Request) -> Response {
     let Some(vm) = world.vms.get_mut(&ticket.vm) else {
         return ApiError::not_found("Virtual machine", ticket.vm.as_str()).into_response();
     };
-    match vm.guest.write_file(&ticket.path, blob, overwrite) {
+    match vm.guest_mut().write_file(&ticket.path, blob, overwrite) {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => super::guest_error(e).into_response(),
     }
@@ -166,7 +166,7 @@ async fn download(State(s): State<Shared>, req: Request) -> Response {
         let Some(vm) = world.vms.get(&ticket.vm) else {
             return ApiError::not_found("Virtual machine", ticket.vm.as_str()).into_response();
         };
-        match vm.guest.read_file(&ticket.path) {
+        match vm.guest().read_file(&ticket.path) {
             Ok(b) => b,
             Err(e) => return super::guest_error(e).into_response(),
         }

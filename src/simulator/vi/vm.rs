@@ -58,16 +58,7 @@ async fn mark_as_template(
         .vms
         .get_mut(&VmId::new(mo.as_str()))
         .ok_or_else(|| ViFault::managed_object_not_found("VirtualMachine", &mo))?;
-    if vm.power != PowerState::PoweredOff {
-        return Err(invalid_power_state(&mo, vm.power));
-    }
-    if vm.template {
-        return Err(ViFault::new(
-            "NotSupported",
-            format!("{mo} is already a template"),
-        ));
-    }
-    vm.template = true;
+    vm.mark_template()?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -117,10 +108,8 @@ async fn rename(
         if !world.vms.contains_key(&id) {
             return Err(ViFault::managed_object_not_found("VirtualMachine", &mo));
         }
-        let taken = world
-            .vms
-            .values()
-            .any(|v| v.name == body.new_name && v.id != id);
+        let folder = world.vms[&id].placement().folder.clone();
+        let taken = world.name_taken(&folder, &body.new_name, Some(&id));
         if taken {
             Some(ViFaultBody::new(
                 "DuplicateName",
@@ -132,10 +121,11 @@ async fn rename(
                 format!("The name '{}' is not valid.", body.new_name),
             ))
         } else {
-            if let Some(vm) = world.vms.get_mut(&id) {
-                vm.name = body.new_name.clone();
-            }
-            None
+            world
+                .vms
+                .get_mut(&id)
+                .and_then(|vm| vm.rename(&body.new_name).err())
+                .map(|refusal| ViFault::from(refusal).body)
         }
     };
     Ok(start_task(&s, &id, "Rename_Task", error))
@@ -150,18 +140,13 @@ async fn destroy(
     let id = VmId::new(mo.as_str());
     let error = {
         let mut world = s.world();
-        let vm = world
-            .vms
-            .get(&id)
-            .ok_or_else(|| ViFault::managed_object_not_found("VirtualMachine", &mo))?;
-        if vm.power != PowerState::PoweredOff {
-            Some(invalid_power_state(&mo, vm.power).body)
-        } else {
-            let (datastore, bytes) = (vm.datastore.clone(), vm.disk_bytes);
-            world.vms.remove(&id);
-            world.release_space(&datastore, bytes);
-            None
+        if !world.vms.contains_key(&id) {
+            return Err(ViFault::managed_object_not_found("VirtualMachine", &mo));
         }
+        world
+            .remove_vm(&id)
+            .err()
+            .map(|_| invalid_power_state(&mo, world.vms[&id].power()).body)
     };
     Ok(start_task(&s, &id, "Destroy_Task", error))
 }
@@ -179,13 +164,13 @@ async fn config(
         .ok_or_else(|| ViFault::managed_object_not_found("VirtualMachine", &mo))?;
     Ok(Json(json!({
         "_typeName": "VirtualMachineConfigInfo",
-        "name": vm.name,
-        "template": vm.template,
-        "guestId": vm.guest.os().guest_id(),
-        "guestFullName": vm.guest.os().full_name(),
-        "uuid": vm.bios_uuid,
-        "instanceUuid": vm.instance_uuid,
-        "version": format!("vmx-{:02}", vm.hardware.0),
+        "name": vm.name(),
+        "template": vm.is_template(),
+        "guestId": vm.guest().os().guest_id(),
+        "guestFullName": vm.guest().os().full_name(),
+        "uuid": vm.bios_uuid(),
+        "instanceUuid": vm.instance_uuid(),
+        "version": format!("vmx-{:02}", vm.hardware_version().0),
     })))
 }
 

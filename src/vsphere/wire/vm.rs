@@ -54,6 +54,10 @@ pub struct VmInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<VmIdentity>,
     pub power_state: PowerState,
+    /// Absent before 6.7U1's instant clone; `false` for every VM that is
+    /// not an instant-clone parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instant_clone_frozen: Option<bool>,
     pub hardware: HardwareInfo,
     pub boot: serde_json::Value,
     pub boot_devices: Vec<serde_json::Value>,
@@ -67,6 +71,9 @@ pub struct VmInfo {
     pub serial_ports: BTreeMap<String, serde_json::Value>,
     pub sata_adapters: BTreeMap<String, serde_json::Value>,
     pub scsi_adapters: BTreeMap<String, serde_json::Value>,
+    /// Added in 7.0 (VcenterVMInfo); `default` so an older vCenter's answer still reads.
+    #[serde(default)]
+    pub nvme_adapters: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -6,7 +6,10 @@
 //! prove a client reuses one connection), and a `drop` fault can close a
 //! connection without answering, which needs a handle on the connection.
 
-use super::admin::LogEntry;
+mod metrics;
+
+pub use metrics::{LogEntry, Metrics, LOG_CAPACITY};
+
 use super::error::ApiError;
 use super::faults::FaultKind;
 use super::state::Shared;
@@ -148,7 +151,7 @@ pub async fn observe(State(shared): State<Shared>, req: Request, next: Next) -> 
 pub async fn not_found(req: Request) -> Response {
     let (method, path) = (req.method().as_str(), req.uri().path());
     if path.starts_with("/sdk/") {
-        let mut fault = super::error::ViFault::new(
+        let mut fault = crate::simulator::error::ViFault::new(
             "MethodNotFound",
             format!("{method} {path} is not a known method or property"),
         );

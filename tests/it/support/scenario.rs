@@ -4,8 +4,6 @@
 //! tests then judge the recording; this file only makes the calls and
 //! checks that each error case did fail (so the recording holds it).
 
-#![allow(dead_code)]
-
 use super::recorder::Recorder;
 use gild::secret::Secret;
 use gild::simulator::{self, FaultSpec, Simulator, SimulatorConfig};

@@ -1,6 +1,5 @@
 //! Shared set-up for the simulator's HTTP-level tests: start a simulator,
 //! trust its CA, log in, and small helpers for JSON calls.
-#![allow(dead_code)]
 
 use gild::simulator::{self, Simulator, SimulatorConfig};
 use reqwest::{Method, StatusCode};

@@ -25,8 +25,6 @@
 //! The test helpers panic with a message (they run inside tests); a missing
 //! spec file FAILS the test rather than skipping it.
 
-#![allow(dead_code)] // each test binary uses a different subset
-
 use super::swagger_schema::compile_root;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};

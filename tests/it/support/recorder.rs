@@ -7,8 +7,6 @@
 //! body and response (status + body). Nothing is interpreted here: the tests
 //! judge the recording against VMware's OpenAPI files.
 
-#![allow(dead_code)]
-
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -1,0 +1,72 @@
+//! The request log and connection count the server keeps. It depends on
+//! nothing else in the simulator: the server records into it, `/_sim` and
+//! [`super::super::Admin`] read it.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// One answered `/api`, `/sdk` or transfer request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogEntry {
+    pub method: String,
+    /// The route template, `?action=` included (`/api/vcenter/vm/{vm}/power?action=start`).
+    pub route: String,
+    pub status: u16,
+}
+
+/// How many request-log entries are kept; older ones are dropped (the
+/// per-route counts keep counting), so a long `serve` stays bounded.
+pub const LOG_CAPACITY: usize = 100_000;
+
+#[derive(Default)]
+struct RequestLog {
+    entries: std::collections::VecDeque<LogEntry>,
+    counts: BTreeMap<String, u64>,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    log: Mutex<RequestLog>,
+    connections: AtomicU64,
+}
+
+impl Metrics {
+    fn with_log<T>(&self, f: impl FnOnce(&mut RequestLog) -> T) -> T {
+        match self.log.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    pub fn record(&self, entry: LogEntry) {
+        self.with_log(|log| {
+            *log.counts
+                .entry(format!("{} {}", entry.method, entry.route))
+                .or_insert(0) += 1;
+            if log.entries.len() == LOG_CAPACITY {
+                log.entries.pop_front();
+            }
+            log.entries.push_back(entry);
+        })
+    }
+
+    /// The most recent entries, oldest first.
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.with_log(|log| log.entries.iter().cloned().collect())
+    }
+
+    /// `"METHOD route"` → number of requests since start.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.with_log(|log| log.counts.clone())
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+}
