@@ -147,6 +147,10 @@ pub struct Machine {
     guest: WindowsGuest,
     processes: Processes,
     timing: Timing,
+    /// `config.annotation` (the Notes field), set through ReconfigVM_Task.
+    annotation: String,
+    /// `config.createDate`.
+    created: chrono::DateTime<chrono::Utc>,
 }
 
 impl Machine {
@@ -186,6 +190,8 @@ impl Machine {
             ),
             processes: Processes::default(),
             timing: Timing::instant(),
+            annotation: String::new(),
+            created: chrono::Utc::now(),
         };
         if vm.power_state == PowerState::PoweredOn {
             machine.boot(now, BootFaults::default());
@@ -215,6 +221,9 @@ impl Machine {
         copy.processes = Processes::default();
         copy.guest = self.guest.cloned(&super::inventory::netbios_name(name));
         copy.guest.power_off();
+        // A clone's Notes are the source's (vCenter copies the config),
+        // its creation time is its own.
+        copy.created = chrono::Utc::now();
         copy
     }
 
@@ -409,6 +418,25 @@ impl Machine {
         }
         self.template = true;
         Ok(())
+    }
+
+    pub fn annotation(&self) -> &str {
+        &self.annotation
+    }
+
+    pub fn created(&self) -> chrono::DateTime<chrono::Utc> {
+        self.created
+    }
+
+    /// ReconfigVM_Task with an annotation: allowed in any power state and
+    /// on templates (vCenter edits a template's Notes without converting it).
+    pub fn set_annotation(&mut self, text: &str) {
+        self.annotation = text.to_string();
+    }
+
+    /// MoveIntoFolder_Task; whether the folder fits is the world's check.
+    pub fn move_to_folder(&mut self, folder: FolderId) {
+        self.placement.folder = folder;
     }
 
     /// Renames; whether the name is free in the folder is the world's check.

@@ -3,6 +3,7 @@
 //! Rename_Task, Destroy_Task, task polling, the VM config that tells a
 //! template apart). Faults are VI fault bodies (see [`ViFault`]).
 
+mod folder;
 mod vm;
 
 use super::config::VI_RELEASES;
@@ -32,6 +33,7 @@ pub fn router() -> Router<Shared> {
             post(logout),
         )
         .merge(vm::router())
+        .merge(folder::router())
 }
 
 /// `{"_typeName":"ManagedObjectReference","type":..,"value":..}`
@@ -69,6 +71,7 @@ async fn content(Path(release): Path<String>) -> Result<Json<Value>, ViFault> {
         "rootFolder": mo_ref("Folder", super::state::ROOT_FOLDER),
         "propertyCollector": mo_ref("PropertyCollector", "propertyCollector"),
         "sessionManager": mo_ref("SessionManager", "SessionManager"),
+        "searchIndex": mo_ref("SearchIndex", "SearchIndex"),
         "about": {
             "_typeName": "AboutInfo",
             "name": "VMware vCenter Server",

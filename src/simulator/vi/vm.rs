@@ -33,6 +33,10 @@ pub fn router() -> Router<Shared> {
             "/sdk/vim25/{release}/VirtualMachine/{mo}/config",
             get(config),
         )
+        .route(
+            "/sdk/vim25/{release}/VirtualMachine/{mo}/ReconfigVM_Task",
+            post(reconfigure),
+        )
         .route("/sdk/vim25/{release}/Task/{task}/info", get(task_info))
 }
 
@@ -70,7 +74,7 @@ struct RenameBody {
 
 /// Records a task whose effect has been applied (or whose fault is known)
 /// and answers its MoRef; it reads `running` until `timing.task` passes.
-fn start_task(
+pub(super) fn start_task(
     s: &Shared,
     entity: &VmId,
     name: &'static str,
@@ -171,6 +175,8 @@ async fn config(
         "uuid": vm.bios_uuid(),
         "instanceUuid": vm.instance_uuid(),
         "version": format!("vmx-{:02}", vm.hardware_version().0),
+        "annotation": vm.annotation(),
+        "createDate": iso(vm.created()),
     })))
 }
 
@@ -211,4 +217,50 @@ async fn task_info(
         });
     }
     Ok(Json(info).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct ReconfigBody {
+    spec: serde_json::Map<String, Value>,
+}
+
+/// `ReconfigVM_Task` with a `VirtualMachineConfigSpec`. The simulator models
+/// the annotation (Notes) only; any other field is refused as NotSupported
+/// rather than silently ignored, so a client relying on it finds out.
+async fn reconfigure(
+    State(s): State<Shared>,
+    Path((release, mo)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ViFault> {
+    authorize(&s, &release, &headers)?;
+    let body: ReconfigBody = serde_json::from_slice(&body).map_err(|e| {
+        ViFault::new(
+            "InvalidRequest",
+            format!("Invalid ReconfigVM_Task parameters: {e}"),
+        )
+    })?;
+    let other: Vec<&String> = body
+        .spec
+        .keys()
+        .filter(|k| *k != "_typeName" && *k != "annotation")
+        .collect();
+    if !other.is_empty() {
+        return Err(ViFault::new(
+            "NotSupported",
+            format!("the simulator reconfigures only `annotation`, not {other:?}"),
+        ));
+    }
+    let id = VmId::new(mo.as_str());
+    {
+        let mut world = s.world();
+        let vm = world
+            .vms
+            .get_mut(&id)
+            .ok_or_else(|| ViFault::managed_object_not_found("VirtualMachine", &mo))?;
+        if let Some(text) = body.spec.get("annotation").and_then(Value::as_str) {
+            vm.set_annotation(text);
+        }
+    }
+    Ok(start_task(&s, &id, "ReconfigVM_Task", None))
 }
