@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 pub mod bench;
 pub mod build;
+pub mod cleanup;
 pub mod demo;
 pub mod lint;
 pub mod machineset;
@@ -16,6 +17,7 @@ pub mod netplan;
 pub mod pipeline_args;
 pub mod render;
 pub mod simulator;
+pub mod templates;
 
 #[derive(Parser, Debug)]
 #[command(name = "gild", version, about = "Build Windows golden-image VM templates on VMware vSphere", long_about = None)]
@@ -43,6 +45,11 @@ pub enum LogFormat {
 pub enum Command {
     /// Build a golden-image template from a pipeline file.
     Build(build::BuildArgs),
+    /// Remove build VMs that failed or crashed builds left behind.
+    Cleanup(cleanup::CleanupArgs),
+    /// List or prune a pipeline's published templates.
+    #[command(subcommand)]
+    Templates(templates::TemplatesCommand),
     /// Run the embedded vCenter simulator.
     #[command(subcommand)]
     Simulator(simulator::SimulatorCommand),
@@ -157,6 +164,8 @@ pub fn main() -> ExitCode {
 pub async fn run(command: Command, log_format: LogFormat) -> anyhow::Result<Outcome> {
     match command {
         Command::Build(args) => build::run(args, log_format).await,
+        Command::Cleanup(args) => cleanup::run(args).await,
+        Command::Templates(cmd) => templates::run(cmd).await,
         Command::Simulator(cmd) => simulator::run(cmd).await,
         Command::Lint(args) => lint::run(args).await,
         Command::Render(cmd) => render::run(cmd).await,

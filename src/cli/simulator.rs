@@ -25,8 +25,13 @@ pub struct ServeArgs {
     #[arg(long)]
     pub plain_http: bool,
     /// Seed inventory (YAML or JSON); default: the built-in one with `win2022-base`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "for_pipeline")]
     pub inventory: Option<PathBuf>,
+    /// Serve the inventory this pipeline needs (as `gild build --simulator`
+    /// would), its vCenter user and guest user; passwords from the
+    /// pipeline's environment variables when they are set.
+    #[arg(long = "for", value_name = "PIPELINE")]
+    pub for_pipeline: Option<PathBuf>,
     /// Faults: compact syntax (`busy every=3; latency=200ms route=/api/session`)
     /// or a .yaml/.json file. See `gild::simulator::faults` for the syntax.
     #[arg(long)]
@@ -70,6 +75,30 @@ fn config_from(args: ServeArgs) -> anyhow::Result<SimulatorConfig> {
     };
     if let Some(path) = &args.inventory {
         config.inventory = Inventory::load(path).bad_input()?;
+    }
+    if let Some(path) = &args.for_pipeline {
+        use crate::pipeline::{run, SecretRole, SecretSource, Vars};
+        let mut notes = Vec::new();
+        let loaded = run::load_pipeline(path, &Vars::from_env(), true, &mut notes).bad_input()?;
+        for n in notes {
+            eprintln!("note: {n}");
+        }
+        let p = loaded.pipeline();
+        config.inventory = crate::pipeline::simulate::inventory_for(p);
+        config.user = p.vcenter.user.clone();
+        config.guest_user = p.guest.user.clone();
+        let from_env = |role| match loaded.secret_source(role) {
+            Some(SecretSource::Env(name)) => Secret::from_env(&name).ok().map(|s| (name, s)),
+            _ => None,
+        };
+        if let Some((name, s)) = from_env(SecretRole::Vcenter) {
+            eprintln!("vCenter password: from {name}");
+            config.password = s;
+        }
+        if let Some((name, s)) = from_env(SecretRole::Guest) {
+            eprintln!("guest password: from {name}");
+            config.guest_password = s;
+        }
     }
     if let Some(spec) = &args.faults {
         config.faults = FaultSpec::from_arg(spec).bad_input()?;

@@ -14,6 +14,7 @@
 //! work below the command line.
 
 pub mod check;
+pub mod cleanup;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod sshkey;
 pub mod stages;
 pub mod state;
 pub mod target;
+pub mod templates;
 pub mod vars;
 pub mod yaml;
 

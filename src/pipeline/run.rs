@@ -57,6 +57,12 @@ pub enum RunError {
     Usage(String),
     #[error("{path}: {message}")]
     Secret { path: PathBuf, message: String },
+    #[error("{path}: cannot log in to vCenter")]
+    Connect {
+        path: PathBuf,
+        #[source]
+        source: crate::vsphere::VsphereError,
+    },
     #[error("cannot start the embedded simulator")]
     Simulator(#[source] crate::simulator::SimulatorError),
 }
@@ -194,6 +200,55 @@ fn throwaway() -> Secret {
     Secret::new(format!("Gild-{body}-1!"))
 }
 
+/// `--vcenter-url` / `--ca-file` (or GILD_VCENTER_URL / GILD_VCENTER_CA_FILE).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub vcenter_url: Option<url::Url>,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How to reach the pipeline's vCenter: its URL and TLS trust, with the
+/// command line's overrides.
+pub fn client_config(
+    l: &LoadedPipeline,
+    password: Secret,
+    o: &Overrides,
+) -> Result<ClientConfig, RunError> {
+    let p = l.pipeline();
+    let url = match &o.vcenter_url {
+        Some(u) => u.clone(),
+        None => url::Url::parse(&p.vcenter.url).map_err(|e| {
+            RunError::Usage(format!(
+                "{}: vcenter.url {:?} is not a URL: {e}",
+                l.file_name(),
+                p.vcenter.url
+            ))
+        })?,
+    };
+    let mut config = ClientConfig::new(url, p.vcenter.user.clone(), password);
+    config.tls.ca_file = o
+        .ca_file
+        .clone()
+        .or_else(|| p.vcenter.ca_file.as_ref().map(|f| l.resolve_path(f)));
+    config.tls.thumbprint = p.vcenter.thumbprint.clone();
+    config.tls.insecure = p.vcenter.insecure;
+    Ok(config)
+}
+
+/// Logs in to the pipeline's vCenter (for `cleanup`, `templates`, `validate --online`).
+pub async fn connect(l: &LoadedPipeline, o: &Overrides) -> Result<Client, RunError> {
+    let mut notes = Vec::new();
+    let password = secret(l, SecretRole::Vcenter, false, &mut notes)?;
+    let password = required(l, SecretRole::Vcenter, password)?;
+    let config = client_config(l, password, o)?;
+    Client::connect(config)
+        .await
+        .map_err(|source| RunError::Connect {
+            path: l.path().to_path_buf(),
+            source,
+        })
+}
+
 struct Prepared {
     job: BuildJob,
     client_key: (String, String),
@@ -277,26 +332,20 @@ pub async fn build(
             },
             names: names_for(l, chrono::Utc::now())?,
         };
-        let url = match (&req.vcenter_url, simulated) {
-            (Some(u), false) => u.clone(),
-            (_, true) => url::Url::parse("https://simulator.invalid/").expect("static URL"),
-            (None, false) => url::Url::parse(&p.vcenter.url).map_err(|e| {
-                RunError::Usage(format!(
-                    "{}: vcenter.url {:?} is not a URL: {e}",
-                    l.file_name(),
-                    p.vcenter.url
-                ))
-            })?,
+        let config = if simulated {
+            // The simulator's URL and CA are filled in once it runs.
+            let url = url::Url::parse("https://simulator.invalid/").expect("static URL");
+            ClientConfig::new(url, p.vcenter.user.clone(), vc_password)
+        } else {
+            client_config(
+                l,
+                vc_password,
+                &Overrides {
+                    vcenter_url: req.vcenter_url.clone(),
+                    ca_file: req.ca_file.clone(),
+                },
+            )?
         };
-        let mut config = ClientConfig::new(url, p.vcenter.user.clone(), vc_password);
-        if !simulated {
-            config.tls.ca_file = req
-                .ca_file
-                .clone()
-                .or_else(|| p.vcenter.ca_file.as_ref().map(|f| l.resolve_path(f)));
-            config.tls.thumbprint = p.vcenter.thumbprint.clone();
-            config.tls.insecure = p.vcenter.insecure;
-        }
         prepared.push(Prepared {
             job,
             client_key: (String::new(), p.vcenter.user.clone()),

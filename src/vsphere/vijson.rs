@@ -291,27 +291,35 @@ impl Client {
             let Some(id) = child.get("value").and_then(Value::as_str) else {
                 continue;
             };
-            let vm = VmId::new(id);
-            let what = format!("read the configuration of {vm}");
-            let config: Value = match self.vi_call(&ops::VI_VM_CONFIG, id, None, &what).await {
-                Ok(reply) => reply.json(&what)?,
+            match self.vm_config(&VmId::new(id)).await {
+                Ok(c) => out.push(c),
                 // Deleted between the two reads: it is no longer a child.
                 Err(e) if e.is_not_found() => continue,
                 Err(e) => return Err(e),
-            };
-            let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_string);
-            out.push(ChildVm {
-                name: text("name").unwrap_or_default(),
-                template: config
-                    .get("template")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                annotation: text("annotation").unwrap_or_default(),
-                create_date: text("createDate"),
-                vm,
-            });
+            }
         }
         Ok(out)
+    }
+
+    /// A VM's (or template's) name, template flag and annotation, from
+    /// `VirtualMachine.config`.
+    pub async fn vm_config(&self, vm: &VmId) -> Result<ChildVm, VsphereError> {
+        let what = format!("read the configuration of {vm}");
+        let config: Value = self
+            .vi_call(&ops::VI_VM_CONFIG, vm.as_str(), None, &what)
+            .await?
+            .json(&what)?;
+        let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_string);
+        Ok(ChildVm {
+            name: text("name").unwrap_or_default(),
+            template: config
+                .get("template")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            annotation: text("annotation").unwrap_or_default(),
+            create_date: text("createDate"),
+            vm: vm.clone(),
+        })
     }
 
     /// `Folder.MoveIntoFolder_Task` for one VM or template.

@@ -51,7 +51,7 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
             vm
         }
     };
-    let note = annotation(&b.job.pipeline.name, &b.job.names.build_id);
+    let note = annotation(&b.job.pipeline.name, b.build_id());
     b.client
         .set_annotation(&vm, &note)
         .await

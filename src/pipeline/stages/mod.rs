@@ -14,6 +14,8 @@ mod sysprep;
 mod tools;
 mod unattend;
 
+pub use clone::ANNOTATION_PREFIX;
+
 use super::check::Checks;
 use super::config::StageConfig;
 use super::engine::BuildJob;
@@ -34,6 +36,7 @@ pub struct Build<'a> {
     pub checks: Checks,
     pub facts: Facts,
     pub inventory: Option<InventoryIds>,
+    build_id: String,
     vm: Option<VmId>,
     vm_name: String,
     vm_removed: bool,
@@ -54,6 +57,7 @@ impl<'a> Build<'a> {
             checks: Checks::default(),
             facts: state.facts.clone(),
             inventory: state.inventory.clone(),
+            build_id: state.build_id.clone(),
             vm: vm.and_then(|v| v.id.clone()).map(VmId::new),
             vm_name: state.build_vm_name.clone(),
             vm_removed: vm.is_some_and(|v| v.removed),
@@ -93,6 +97,11 @@ impl<'a> Build<'a> {
 
     pub fn vm(&self) -> Option<&VmId> {
         self.vm.as_ref().filter(|_| !self.vm_removed)
+    }
+
+    /// The build's id (the first run's, when resumed).
+    pub fn build_id(&self) -> &str {
+        &self.build_id
     }
 
     pub fn vm_name(&self) -> &str {

@@ -11,28 +11,9 @@ use super::clone::power_name;
 use super::Build;
 use crate::pipeline::error::StageError;
 use crate::pipeline::state::TemplateRecord;
+use crate::pipeline::templates::{self, Provenance};
 use crate::vsphere::wire::{FolderId, VmId};
 use std::time::Duration;
-
-/// Marks a published template as this pipeline's; prune reads it back.
-pub fn template_annotation(pipeline: &str, build_id: &str, target: &str) -> String {
-    format!(
-        "gild template: pipeline {pipeline}, build {build_id}, target {target}, built {}, gild {}",
-        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// Whether an annotation says the template belongs to `pipeline`.
-pub fn is_pipeline_template(annotation: &str, pipeline: &str) -> bool {
-    annotation.starts_with(&format!("gild template: pipeline {pipeline}, "))
-}
-
-/// The build id in a template annotation (ids sort by time).
-pub fn annotation_build_id(annotation: &str) -> Option<&str> {
-    let rest = annotation.split(", build ").nth(1)?;
-    rest.split(',').next()
-}
 
 pub async fn template(b: &mut Build<'_>) -> Result<String, StageError> {
     let vm = b.require_vm()?;
@@ -49,11 +30,19 @@ pub async fn template(b: &mut Build<'_>) -> Result<String, StageError> {
         .await
         .map_err(StageError::vsphere("read the template flag"))?;
     if !already {
-        let note = template_annotation(
-            &b.job.pipeline.name,
-            &b.job.names.build_id,
-            b.job.pipeline.target.as_str(),
-        );
+        let os = b
+            .facts
+            .os
+            .as_ref()
+            .map(|o| format!("{}.{}", o.build, o.ubr));
+        let note = Provenance {
+            pipeline: &b.job.pipeline.name,
+            build_id: b.build_id(),
+            target: b.job.pipeline.target.as_str(),
+            os,
+            tools: b.facts.tools_version.as_deref(),
+        }
+        .annotation();
         b.client
             .set_annotation(&vm, &note)
             .await
@@ -166,7 +155,8 @@ pub async fn publish(b: &mut Build<'_>) -> Result<String, StageError> {
 }
 
 /// Keeps the newest `template.keep` templates of this pipeline (the new one
-/// among them) and destroys the rest.
+/// among them) and destroys the rest; only templates gild's annotation
+/// names as this pipeline's are ever considered.
 async fn prune(
     b: &mut Build<'_>,
     folder: &FolderId,
@@ -174,62 +164,35 @@ async fn prune(
     deadline: Duration,
 ) -> Result<String, StageError> {
     let keep = b.job.pipeline.template.keep.max(1) as usize;
-    let mut ours = pipeline_templates(b, folder).await?;
-    let mut removed = Vec::new();
-    // Newest first: the just-published one, then by build id (time-ordered).
-    ours.sort_by(|a, c| (c.0 == *newest).cmp(&(a.0 == *newest)).then(c.2.cmp(&a.2)));
-    for (id, name, _) in ours.iter().skip(keep) {
-        let task = b
-            .client
-            .destroy(id)
-            .await
-            .map_err(StageError::vsphere(format!("delete old template {name}")))?;
-        b.client
-            .wait_task(&task, deadline)
-            .await
-            .map_err(StageError::vsphere(format!("delete old template {name}")))?;
-        removed.push(name.clone());
-    }
-    let left = pipeline_templates(b, folder).await?;
+    let name = b.job.pipeline.name.clone();
+    let ours = templates::list(b.client, folder, &name)
+        .await
+        .map_err(StageError::vsphere("list the template folder"))?;
+    let removed = templates::prune(b.client, &ours, keep, Some(newest), deadline)
+        .await
+        .map_err(StageError::vsphere("delete old templates"))?;
+    let left = templates::list(b.client, folder, &name)
+        .await
+        .map_err(StageError::vsphere("list the template folder"))?;
     let want = ours.len().min(keep);
     b.checks.expect(
-        format!("templates of {} kept", b.job.pipeline.name),
+        format!("templates of {name} kept"),
         format!("the {want} newest"),
         format!(
             "{}: {}",
             left.len(),
             left.iter()
-                .map(|t| t.1.as_str())
+                .map(|t| t.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        left.len() == want && left.iter().any(|t| t.0 == *newest),
+        left.len() == want && left.iter().any(|t| t.vm == *newest),
     )?;
     Ok(if removed.is_empty() {
         format!("{} template(s) of this pipeline kept", left.len())
     } else {
         format!("kept {}, removed {}", left.len(), removed.join(", "))
     })
-}
-
-/// This pipeline's templates in `folder`: (id, name, build id).
-pub async fn pipeline_templates(
-    b: &Build<'_>,
-    folder: &FolderId,
-) -> Result<Vec<(VmId, String, String)>, StageError> {
-    let children = b
-        .client
-        .child_vms(folder)
-        .await
-        .map_err(StageError::vsphere("list the template folder"))?;
-    Ok(children
-        .into_iter()
-        .filter(|c| c.template && is_pipeline_template(&c.annotation, &b.job.pipeline.name))
-        .map(|c| {
-            let build = annotation_build_id(&c.annotation).unwrap_or("").to_string();
-            (c.vm, c.name, build)
-        })
-        .collect())
 }
 
 pub async fn machineset(b: &mut Build<'_>) -> Result<String, StageError> {
