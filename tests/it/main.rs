@@ -22,6 +22,8 @@ mod simulator_guest;
 mod simulator_routes;
 mod simulator_vi;
 mod third_party_client;
+mod unattend_catalog;
+mod unattend_corpus;
 mod unattend_props;
 mod unattend_render;
 mod unattend_rules;
