@@ -453,6 +453,15 @@ fn language_not_en_us_only_in_the_wmco_profile() {
 }
 
 #[test]
+fn docs_list_every_rule_with_its_default_severity() {
+    let docs = include_str!("../../docs/unattend.md");
+    for r in RULES {
+        let row = format!("| `{}` | {} |", r.id, r.severity.as_str());
+        assert!(docs.contains(&row), "docs/unattend.md lacks {row}");
+    }
+}
+
+#[test]
 fn every_documented_rule_is_exercised_by_this_file() {
     let me = include_str!("unattend_rules.rs");
     for r in RULES {

@@ -48,7 +48,7 @@ rules! {
         "merge the two <settings> elements into one";
     COMPONENT_ATTR = "component-attr", Error, "A component attribute is missing or wrong.",
         "components need name, processorArchitecture, publicKeyToken=\"31bf3856ad364e35\", language=\"neutral\" and versionScope=\"nonSxS\"";
-    COMPONENT_ARCH = "component-arch", Error, "processorArchitecture is not amd64/x86/arm64/wow64, or differs across the file.",
+    COMPONENT_ARCH = "component-arch", Error, "processorArchitecture is not amd64/x86/arm64/wow64, or differs across the file (wow64 may sit beside amd64).",
         "use the architecture of the Windows image (amd64 for WMCO nodes) on every component";
     DUPLICATE_COMPONENT = "duplicate-component", Error, "The same component appears twice in one pass.",
         "merge the settings into one <component> per pass";
