@@ -53,7 +53,7 @@ pub fn check(doc: &Document, layout: &Layout, profile: Profile, out: &mut Findin
             // A deprecated setting the current reference no longer lists has
             // no documented passes: the deprecation warning says enough.
             let passes_known = !setting.passes.is_empty();
-            if passes_known && !setting.passes.iter().any(|p| *p == comp_ref.pass) {
+            if passes_known && !setting.passes.contains(&comp_ref.pass) {
                 out.push_as(
                     SETTING_WRONG_PASS,
                     wrong_pass,
