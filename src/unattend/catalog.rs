@@ -32,6 +32,12 @@ pub enum ValueType {
     Inputlocale,
     Locale,
     Password,
+    /// `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`: Microsoft's ProductKey pages say an
+    /// invalid key makes Setup fail.
+    Productkey,
+    /// Shell-Setup ComputerName: the Windows naming rules, checked under
+    /// `plain` (the other profiles apply the stricter `computername-k8s`).
+    Computername,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +57,33 @@ pub struct Setting {
     #[serde(default)]
     pub children: Vec<Setting>,
     pub reference: Option<String>,
+    /// Why the setting is deprecated, when Microsoft's reference says it is.
+    /// Windows still accepts it, so gild warns instead of failing.
+    pub deprecated: Option<String>,
+    /// Longest value in characters that the reference allows.
+    pub max_len: Option<usize>,
+    /// "This string type does not support empty elements."
+    #[serde(default)]
+    pub nonempty: bool,
+    /// What Windows does with a value it does not accept: `fail` (the
+    /// default: Setup stops) or `default` (the reference says Windows falls
+    /// back to its default, so a bad value is only a warning).
+    #[serde(default)]
+    pub invalid: OnInvalid,
+    /// Children exist but gild does not model them (deep OEM trees such as
+    /// StartTiles); nothing inside is checked.
+    #[serde(default)]
+    pub open: bool,
+    /// Where the reference is silent or the entry needed a judgement call.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnInvalid {
+    #[default]
+    Fail,
+    Default,
 }
 
 impl Setting {
@@ -78,6 +111,12 @@ fn password_parts() -> &'static [Setting] {
             list: false,
             children: Vec::new(),
             reference: None,
+            deprecated: None,
+            max_len: None,
+            nonempty: false,
+            invalid: OnInvalid::Fail,
+            open: false,
+            note: None,
         };
         vec![
             part("Value", ValueType::String),
@@ -92,6 +131,8 @@ pub struct Component {
     pub name: String,
     pub reference: String,
     pub settings: Vec<Setting>,
+    /// What of the component gild checks less than fully, and why.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,7 +217,12 @@ mod tests {
                 c.name
             );
             for s in &c.settings {
-                assert!(!s.passes.is_empty(), "{}/{} has no passes", c.name, s.name);
+                assert!(
+                    !s.passes.is_empty() || s.deprecated.is_some(),
+                    "{}/{} has no passes",
+                    c.name,
+                    s.name
+                );
                 assert!(
                     s.passes.iter().all(|p| PASSES.contains(&p.as_str())),
                     "{}/{}",
@@ -192,6 +238,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Walks every nested setting: enums have values, ranges are ordered,
+    /// siblings have distinct names, references (where given) are
+    /// Microsoft's, and only containers have children.
+    #[test]
+    fn nested_settings_are_well_formed() {
+        let cat = catalog().unwrap();
+        let mut stack: Vec<(&str, &Setting)> = cat
+            .components()
+            .flat_map(|c| c.settings.iter().map(move |s| (c.name.as_str(), s)))
+            .collect();
+        let mut seen = 0;
+        while let Some((at, s)) = stack.pop() {
+            seen += 1;
+            let here = format!("{at}/{}", s.name);
+            if s.ty == ValueType::Enum {
+                assert!(!s.values.is_empty(), "{here}: enum without values");
+            }
+            if let (Some(lo), Some(hi)) = (s.min, s.max) {
+                assert!(lo <= hi, "{here}: min > max");
+            }
+            if let Some(r) = &s.reference {
+                assert!(r.starts_with("https://learn.microsoft.com/"), "{here}");
+            }
+            assert!(
+                s.children.is_empty() || s.ty == ValueType::Container,
+                "{here}: a value type with children"
+            );
+            let mut names: Vec<&str> = s.children.iter().map(|c| c.name.as_str()).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len(), "{here}: duplicate child names");
+            stack.extend(s.children.iter().map(|c| (at, c)));
+        }
+        assert!(seen > 150, "only {seen} settings");
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub struct Attr<'a> {
 pub struct Element<'a> {
     /// Local name (prefix removed).
     pub name: Cow<'a, str>,
-    /// Resolved namespace URI; kept for the root only, the one element
-    /// whose namespace a rule checks.
+    /// Resolved namespace URI; kept for the root and its children only, the
+    /// elements whose namespace a rule checks (`unattend`, and WSIM's
+    /// `cpi:offlineImage` beside the `settings`).
     pub namespace: Option<String>,
     /// Span of the element name inside its start tag.
     pub name_span: Span,
@@ -116,7 +117,7 @@ pub fn parse(text: &str) -> Result<Document<'_>, ParseFailure> {
             Err(e) => return Err(malformed(e.to_string(), reader.error_position() as usize)),
         };
         let ns = match ns {
-            ResolveResult::Bound(n) if stack.is_empty() => {
+            ResolveResult::Bound(n) if stack.len() <= 1 => {
                 Some(String::from_utf8_lossy(n.as_ref()).into_owned())
             }
             ResolveResult::Bound(_) | ResolveResult::Unbound => None,
@@ -294,7 +295,7 @@ mod tests {
 
     #[test]
     fn spans_point_at_names_attribute_values_text_and_root_namespace() {
-        let src = r#"<a xmlns="urn:x"><b k="v">  hi </b></a>"#;
+        let src = r#"<a xmlns="urn:x"><b k="v">  hi <c/></b></a>"#;
         let doc = parse(src).unwrap();
         let b = &doc.elements[1];
         assert_eq!(&src[b.name_span.start..b.name_span.end], "b");
@@ -302,7 +303,11 @@ mod tests {
         let k = b.attr("k").unwrap();
         assert_eq!(&src[k.value_span.start..k.value_span.end], "v");
         assert_eq!(doc.elements[0].namespace.as_deref(), Some("urn:x"));
-        assert_eq!(b.namespace, None, "only the root keeps its namespace");
+        assert_eq!(b.namespace.as_deref(), Some("urn:x"));
+        assert_eq!(
+            doc.elements[2].namespace, None,
+            "only the root and its children keep their namespace"
+        );
     }
 
     #[test]

@@ -74,7 +74,7 @@ fn seed_exits_one_with_compiler_style_output() {
     );
     assert!(text.contains("= help: replace the placeholder"), "{text}");
     assert!(
-        text.contains("1 error, 2 warnings, 0 notes in 1 file"),
+        text.contains("1 error, 5 warnings, 0 notes in 1 file"),
         "{text}"
     );
 }
@@ -133,7 +133,7 @@ fn json_format_is_one_object_per_line() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 6);
     let placeholder = lines
         .iter()
         .find(|d| d["rule_id"] == "admin-password-placeholder")
@@ -182,7 +182,7 @@ fn sarif_output_is_valid_sarif_2_1_0_with_rules_and_regions() {
         .iter()
         .any(|r| r["id"] == "answer-file-not-removed" && r["help"]["text"].is_string()));
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 4);
+    assert_eq!(results.len(), 7);
     let placeholder = results
         .iter()
         .find(|r| r["ruleId"] == "admin-password-placeholder")

@@ -29,6 +29,8 @@ mod simulator_layering;
 mod simulator_routes;
 mod simulator_vi;
 mod third_party_client;
+mod unattend_catalog;
+mod unattend_corpus;
 mod unattend_props;
 mod unattend_render;
 mod unattend_rules;

@@ -54,19 +54,28 @@ fn clean_fixture_is_clean_under_every_profile() {
     }
 }
 
+/// The seed's three OOBE settings that Microsoft's reference marks
+/// deprecated (NetworkLocation: Windows 10; SkipMachineOOBE and SkipUserOOBE:
+/// Windows 8) are warnings; the placeholder password is the one error.
 #[test]
-fn seed_example_gives_exactly_placeholder_plaintext_and_not_removed() {
+fn seed_example_gives_exactly_placeholder_plaintext_not_removed_and_deprecations() {
     let diags = lint_text("seed.xml", SEED, Profile::Wmco);
-    let got: Vec<(&str, Severity)> = diags.iter().map(|d| (d.rule_id, d.severity)).collect();
+    let got: Vec<(&str, Severity, usize)> = diags
+        .iter()
+        .map(|d| (d.rule_id, d.severity, d.line))
+        .collect();
     assert_eq!(
         got,
         vec![
-            ("answer-file-not-removed", Severity::Warning),
-            ("admin-password-placeholder", Severity::Error),
-            ("password-plaintext", Severity::Warning),
+            ("answer-file-not-removed", Severity::Warning, 2),
+            ("setting-deprecated", Severity::Warning, 32),
+            ("setting-deprecated", Severity::Warning, 34),
+            ("setting-deprecated", Severity::Warning, 35),
+            ("admin-password-placeholder", Severity::Error, 43),
+            ("password-plaintext", Severity::Warning, 44),
         ]
     );
-    let placeholder = &diags[1];
+    let placeholder = &diags[4];
     assert_eq!(
         (placeholder.line, placeholder.col),
         (43, 23),
@@ -245,8 +254,8 @@ fn value_type_checks_booleans_ranges_and_enums() {
     );
     assert_rule(
         "value-type",
-        &with(">Work<", ">Office<"),
-        &with(">Work<", ">Home<"),
+        &with("<ProtectYourPC>1<", "<ProtectYourPC>Off<"),
+        &with("<ProtectYourPC>1<", "<ProtectYourPC>2<"),
         Profile::Plain,
     );
 }
@@ -279,6 +288,112 @@ fn computername_k8s_rejects_uppercase_long_and_random_names() {
     }
     // Windows itself accepts `*`; only the Kubernetes profiles reject it.
     assert!(!rule_ids(&with(">winhost<", ">*<"), Profile::Plain).contains(&"computername-k8s"));
+}
+
+#[test]
+fn setting_wrong_pass_is_an_error_for_images_and_a_warning_under_plain() {
+    let bad = with(
+        "<TimeZone>",
+        "<ComputerName>winhost</ComputerName><TimeZone>",
+    );
+    let severity = |p| {
+        lint_text("t.xml", &bad, p)
+            .into_iter()
+            .find(|d| d.rule_id == "setting-wrong-pass")
+            .map(|d| d.severity)
+    };
+    assert_eq!(severity(Profile::Wmco), Some(Severity::Error));
+    assert_eq!(severity(Profile::K8s), Some(Severity::Error));
+    assert_eq!(severity(Profile::Plain), Some(Severity::Warning));
+}
+
+#[test]
+fn setting_deprecated_is_a_warning_windows_accepts() {
+    let deprecated = with(
+        "<ProtectYourPC>",
+        "<SkipMachineOOBE>true</SkipMachineOOBE><ProtectYourPC>",
+    );
+    let current = with(
+        "<ProtectYourPC>",
+        "<HideEULAPage>true</HideEULAPage><ProtectYourPC>",
+    );
+    assert_rule("setting-deprecated", &deprecated, &current, Profile::Plain);
+    let diags = lint_text("t.xml", &deprecated, Profile::Plain);
+    assert!(
+        diags.iter().all(|d| d.severity == Severity::Warning),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn computername_windows_applies_microsofts_rules_under_plain() {
+    // Microsoft's ComputerName page: 15 bytes, no spaces or listed
+    // punctuation, not only digits. `*` asks for a random name.
+    for bad in ["my pc!", "win-host-0000001", "12345", "web.local"] {
+        let file = with(">winhost<", &format!(">{bad}<"));
+        assert_rule("computername-windows", &file, CLEAN, Profile::Plain);
+        // The image profiles report the stricter rule instead, once.
+        let k8s = rule_ids(&file, Profile::K8s);
+        assert!(k8s.contains(&"computername-k8s") && !k8s.contains(&"computername-windows"));
+    }
+    for ok in ["WinHost", "*", "win_host"] {
+        let file = with(">winhost<", &format!(">{ok}<"));
+        assert_eq!(rule_ids(&file, Profile::Plain), Vec::<&str>::new(), "{ok}");
+    }
+}
+
+/// An ISO answer file as WSIM saves it: `cpi:offlineImage` names the image
+/// it was authored against, and ImageInstall picks an image by name.
+fn wsim_iso(authored: &str, selected: &str) -> String {
+    format!(
+        r#"<unattend xmlns="urn:schemas-microsoft-com:unattend">
+<settings pass="windowsPE"><component name="Microsoft-Windows-Setup" {ATTRS}>
+<ImageInstall><OSImage><InstallFrom><MetaData><Key>/IMAGE/NAME</Key><Value>{selected}</Value></MetaData></InstallFrom></OSImage></ImageInstall>
+</component></settings>
+<cpi:offlineImage cpi:source="wim:d:/sources/install.wim#{authored}" xmlns:cpi="urn:schemas-microsoft-com:cpi"/>
+</unattend>"#
+    )
+}
+
+#[test]
+fn offline_image_mismatch_is_a_note_when_the_image_name_differs() {
+    let wsim = "Windows Server 2022 SERVERDATACENTER";
+    let other = wsim_iso(wsim, "Windows Server 2022 SERVERSTANDARD");
+    let same = wsim_iso(wsim, "windows server 2022 serverdatacenter");
+    assert_rule("offline-image-mismatch", &other, &same, Profile::Plain);
+    assert_eq!(rule_ids(&same, Profile::Plain), Vec::<&str>::new());
+    let diags = lint_text("t.xml", &other, Profile::Plain);
+    assert!(diags.iter().all(|d| d.severity == Severity::Note));
+}
+
+#[test]
+fn wsim_offline_image_and_servicing_are_accepted_only_in_their_namespace() {
+    let cpi = r#"<cpi:offlineImage cpi:source="wim:c:/install.wim#Windows 11 Pro" xmlns:cpi="urn:schemas-microsoft-com:cpi"/>"#;
+    let wsim = with("</unattend>", &format!("<servicing/>{cpi}</unattend>"));
+    assert_eq!(rule_ids(&wsim, Profile::Plain), Vec::<&str>::new());
+    let foreign = with(
+        "</unattend>",
+        r#"<x:offlineImage xmlns:x="urn:example"/></unattend>"#,
+    );
+    assert_rule("unexpected-element", &foreign, &wsim, Profile::Plain);
+}
+
+#[test]
+fn wow64_components_sit_beside_amd64_ones() {
+    let wow64 = with_component(
+        "specialize",
+        "Microsoft-Windows-SQMApi",
+        &ATTRS.replace("amd64", "wow64"),
+        "<CEIPEnabled>0</CEIPEnabled>",
+    );
+    assert_eq!(rule_ids(&wow64, Profile::Plain), Vec::<&str>::new());
+    let arm = with_component(
+        "specialize",
+        "Microsoft-Windows-SQMApi",
+        &ATTRS.replace("amd64", "arm64"),
+        "<CEIPEnabled>0</CEIPEnabled>",
+    );
+    assert_rule("component-arch", &arm, &wow64, Profile::Plain);
 }
 
 #[test]
@@ -335,6 +450,15 @@ fn language_not_en_us_only_in_the_wmco_profile() {
     let german = with("<UILanguage>en-US<", "<UILanguage>de-DE<");
     assert_rule("language-not-en-us", &german, CLEAN, Profile::Wmco);
     assert!(!rule_ids(&german, Profile::K8s).contains(&"language-not-en-us"));
+}
+
+#[test]
+fn docs_list_every_rule_with_its_default_severity() {
+    let docs = include_str!("../../docs/unattend.md");
+    for r in RULES {
+        let row = format!("| `{}` | {} |", r.id, r.severity.as_str());
+        assert!(docs.contains(&row), "docs/unattend.md lacks {row}");
+    }
 }
 
 #[test]

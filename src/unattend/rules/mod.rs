@@ -2,12 +2,21 @@
 //! docs), a fixed severity and a help text saying how to fix it. Checks are
 //! grouped by what they need: [`structure`] looks only at the XML shape,
 //! [`settings`] walks components against the catalog and checks values,
+//! [`image`] compares the image selection with the WSIM authoring hint,
 //! [`profile`] adds the WMCO/Kubernetes rules.
+//!
+//! Severity follows the consequence (docs/unattend.md, "Severity"): error
+//! when Windows Setup fails or the image is unsafe, warning when Windows
+//! ignores the setting or accepts it with a deprecation, note when gild
+//! cannot check. `setting-wrong-pass` and `value-type` are the two rules
+//! whose severity depends on the profile or on the setting, so they are
+//! pushed with [`Findings::push_as`].
 
 use super::doc::Document;
 pub use crate::report::Rule;
 use crate::report::{Severity, Span};
 
+pub mod image;
 pub mod profile;
 pub mod settings;
 pub mod structure;
@@ -39,7 +48,7 @@ rules! {
         "merge the two <settings> elements into one";
     COMPONENT_ATTR = "component-attr", Error, "A component attribute is missing or wrong.",
         "components need name, processorArchitecture, publicKeyToken=\"31bf3856ad364e35\", language=\"neutral\" and versionScope=\"nonSxS\"";
-    COMPONENT_ARCH = "component-arch", Error, "processorArchitecture is not amd64/x86/arm64/wow64, or differs across the file.",
+    COMPONENT_ARCH = "component-arch", Error, "processorArchitecture is not amd64/x86/arm64/wow64, or differs across the file (wow64 may sit beside amd64).",
         "use the architecture of the Windows image (amd64 for WMCO nodes) on every component";
     DUPLICATE_COMPONENT = "duplicate-component", Error, "The same component appears twice in one pass.",
         "merge the settings into one <component> per pass";
@@ -47,9 +56,9 @@ rules! {
         "check the component name against the Windows Unattended Setup Reference";
     UNKNOWN_SETTING = "unknown-setting", Error, "An element that the component does not define.",
         "check the spelling and nesting against the Microsoft reference page of the component";
-    SETTING_WRONG_PASS = "setting-wrong-pass", Error, "A setting in a pass where Windows ignores it.",
-        "move the setting to one of the passes listed in the message; Windows silently ignores it here";
-    VALUE_TYPE = "value-type", Error, "A value that does not have the setting's type or allowed values.",
+    SETTING_WRONG_PASS = "setting-wrong-pass", Error, "A setting in a pass where Windows ignores it (a warning under the plain profile).",
+        "move the setting to one of the passes listed in the message; Windows silently ignores it here, so the image would lack it";
+    VALUE_TYPE = "value-type", Error, "A value that does not have the setting's type, length or allowed values (a warning where Windows falls back to its default).",
         "use a value of the type given in the message";
     TIMEZONE_UNKNOWN = "timezone-unknown", Error, "TimeZone is not a Windows time zone id.",
         "use a Windows id such as \"UTC\" or \"Eastern Standard Time\" (`tzutil /l` lists them), not an IANA name";
@@ -57,6 +66,12 @@ rules! {
         "write input locales as 0409:00000409 (language id:keyboard layout id) or a language tag like en-US, separated by `;`";
     LOCALE_FORMAT = "locale-format", Error, "A locale is not a well-formed language tag.",
         "write locales as language tags such as en-US";
+    SETTING_DEPRECATED = "setting-deprecated", Warning, "A setting Microsoft's reference marks as deprecated.",
+        "Windows still accepts it but may ignore it; remove it or use the replacement the message names";
+    COMPUTERNAME_WINDOWS = "computername-windows", Error, "ComputerName breaks Windows' own naming rules (plain profile).",
+        "use at most 15 bytes, no spaces or { | } ~ [ \\ ] ^ ' : ; < = > ? @ ! \" # $ % ` ( ) + / . , * &, and not only digits (`*` alone asks for a random name)";
+    OFFLINE_IMAGE_MISMATCH = "offline-image-mismatch", Note, "ImageInstall selects an image other than the one the file was authored against (cpi:offlineImage).",
+        "check that the install.wim on the install media has an image with this name; gild cannot see the media";
     COMPUTERNAME_K8S = "computername-k8s", Error, "ComputerName is not both a Kubernetes node name and a Windows computer name.",
         "use a lowercase RFC 1123 label of at most 15 characters (a-z, 0-9, `-`), not all digits, no `*`";
     AUTOLOGON_ENABLED = "autologon-enabled", Error, "AutoLogon is enabled.",
@@ -107,12 +122,27 @@ impl Findings {
     }
 }
 
+impl Findings {
+    /// Pushes a finding of `rule` at another severity than its default, for
+    /// the rules whose consequence depends on the profile or the setting.
+    pub fn push_as(
+        &mut self,
+        rule: Rule,
+        severity: Severity,
+        span: Span,
+        message: impl Into<String>,
+    ) {
+        self.push(Rule { severity, ..rule }, span, message);
+    }
+}
+
 /// Runs every rule of `profile` over a parsed document.
 pub fn check(doc: &Document, profile: Profile, out: &mut Findings) {
     let Some(layout) = structure::check(doc, out) else {
         return;
     };
-    settings::check(doc, &layout, out);
+    settings::check(doc, &layout, profile, out);
+    image::check(doc, &layout, out);
     if profile != Profile::Plain {
         profile::check(doc, &layout, profile, out);
     }

@@ -5,10 +5,10 @@
 
 use super::structure::Layout;
 use super::*;
-use crate::unattend::catalog::{self, Setting, ValueType};
+use crate::unattend::catalog::{self, OnInvalid, Setting, ValueType};
 use crate::unattend::doc::Element;
 
-pub fn check(doc: &Document, layout: &Layout, out: &mut Findings) {
+pub fn check(doc: &Document, layout: &Layout, profile: Profile, out: &mut Findings) {
     let cat = match catalog::catalog() {
         Ok(c) => c,
         Err(e) => {
@@ -17,6 +17,14 @@ pub fn check(doc: &Document, layout: &Layout, out: &mut Findings) {
             tracing::error!("{e}");
             return;
         }
+    };
+    // Windows ignores a setting in a pass it does not apply it in. For a
+    // golden image that is a silent hole (the clones lack the setting), so
+    // the WMCO/Kubernetes profiles fail; `plain` only says what Windows does.
+    let wrong_pass = if profile == Profile::Plain {
+        Severity::Warning
+    } else {
+        Severity::Error
     };
     for comp_ref in &layout.components {
         let Some(comp_el) = doc.elements.get(comp_ref.element) else {
@@ -42,9 +50,13 @@ pub fn check(doc: &Document, layout: &Layout, out: &mut Findings) {
                 );
                 continue;
             };
-            if !setting.passes.iter().any(|p| *p == comp_ref.pass) {
-                out.push(
+            // A deprecated setting the current reference no longer lists has
+            // no documented passes: the deprecation warning says enough.
+            let passes_known = !setting.passes.is_empty();
+            if passes_known && !setting.passes.contains(&comp_ref.pass) {
+                out.push_as(
                     SETTING_WRONG_PASS,
+                    wrong_pass,
                     top.name_span,
                     format!(
                         "{} is not applied in pass `{}`; valid passes: {}",
@@ -54,15 +66,31 @@ pub fn check(doc: &Document, layout: &Layout, out: &mut Findings) {
                     ),
                 );
             }
-            walk(doc, top, setting, out);
+            walk(doc, top, setting, profile, out);
         }
     }
 }
 
-fn walk<'a>(doc: &'a Document, top: &'a Element, setting: &'a Setting, out: &mut Findings) {
+fn walk<'a>(
+    doc: &'a Document,
+    top: &'a Element,
+    setting: &'a Setting,
+    profile: Profile,
+    out: &mut Findings,
+) {
     let mut stack: Vec<(&Element, &Setting)> = vec![(top, setting)];
     while let Some((el, s)) = stack.pop() {
-        check_value(el, s, out);
+        if let Some(why) = &s.deprecated {
+            out.push(
+                SETTING_DEPRECATED,
+                el.name_span,
+                format!("{}: {why}", el.name),
+            );
+        }
+        check_value(el, s, profile, out);
+        if s.open {
+            continue;
+        }
         for child in doc.children(el) {
             match s.child(&child.name) {
                 Some(cs) => stack.push((child, cs)),
@@ -76,27 +104,48 @@ fn walk<'a>(doc: &'a Document, top: &'a Element, setting: &'a Setting, out: &mut
     }
 }
 
-fn check_value(el: &Element, s: &Setting, out: &mut Findings) {
+fn check_value(el: &Element, s: &Setting, profile: Profile, out: &mut Findings) {
     let v = el.text.as_ref();
     let span = el.text_span;
+    // Where the reference says Windows falls back to its default on a bad
+    // value, Setup goes on: a warning, not an error.
+    let bad_value = if s.invalid == OnInvalid::Default {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let value_type =
+        |out: &mut Findings, message: String| out.push_as(VALUE_TYPE, bad_value, span, message);
+    if s.nonempty && v.is_empty() && s.ty != ValueType::Container {
+        value_type(
+            out,
+            format!("{} must not be empty (the reference: this string type does not support empty elements)", el.name),
+        );
+        return;
+    }
+    if let Some(max) = s.max_len.filter(|m| v.chars().count() > *m) {
+        value_type(
+            out,
+            format!(
+                "{} is {} characters long; the maximum is {max}",
+                el.name,
+                v.chars().count()
+            ),
+        );
+    }
     match s.ty {
         ValueType::Container | ValueType::Password | ValueType::String | ValueType::Command => {}
         ValueType::Bool => {
             if !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") {
-                out.push(
-                    VALUE_TYPE,
-                    span,
-                    format!("{} must be true or false, not `{v}`", el.name),
-                );
+                value_type(out, format!("{} must be true or false, not `{v}`", el.name));
             }
         }
         ValueType::Int => {
             let (min, max) = (s.min.unwrap_or(0), s.max.unwrap_or(u64::MAX));
             match v.parse::<u64>() {
                 Ok(n) if (min..=max).contains(&n) => {}
-                _ => out.push(
-                    VALUE_TYPE,
-                    span,
+                _ => value_type(
+                    out,
                     format!(
                         "{} must be an integer from {min} to {max}, not `{v}`",
                         el.name
@@ -106,9 +155,8 @@ fn check_value(el: &Element, s: &Setting, out: &mut Findings) {
         }
         ValueType::Enum => {
             if !s.values.iter().any(|a| a == v) {
-                out.push(
-                    VALUE_TYPE,
-                    span,
+                value_type(
+                    out,
                     format!(
                         "{} must be one of {}, not `{v}`",
                         el.name,
@@ -117,8 +165,28 @@ fn check_value(el: &Element, s: &Setting, out: &mut Findings) {
                 );
             }
         }
+        ValueType::Productkey => {
+            if !is_product_key(v) {
+                value_type(out, format!("{} `{v}` is not a 29-character product key of the form XXXXX-XXXXX-XXXXX-XXXXX-XXXXX; Setup fails on an invalid key", el.name));
+            }
+        }
+        ValueType::Computername => {
+            // The other profiles check the stricter Kubernetes rule, which
+            // includes these (see profile::k8s_computer_name).
+            if profile == Profile::Plain {
+                if let Err(why) = windows_computer_name(v) {
+                    out.push(
+                        COMPUTERNAME_WINDOWS,
+                        span,
+                        format!("ComputerName `{v}` {why}"),
+                    );
+                }
+            }
+        }
         ValueType::Timezone => {
-            if !catalog::is_windows_time_zone(v) {
+            // `_dstoff` turns daylight saving off (TimeZone reference page).
+            let zone = v.strip_suffix("_dstoff").unwrap_or(v);
+            if !catalog::is_windows_time_zone(zone) {
                 out.push(
                     TIMEZONE_UNKNOWN,
                     span,
@@ -127,12 +195,13 @@ fn check_value(el: &Element, s: &Setting, out: &mut Findings) {
             }
         }
         ValueType::Inputlocale => {
-            if v.is_empty() || !v.split(';').all(is_input_locale) {
+            // "This string type supports empty elements" (InputLocale page).
+            if !v.is_empty() && !v.split(';').all(is_input_locale) {
                 out.push(INPUTLOCALE_FORMAT, span, format!("InputLocale `{v}` is not a `;`-separated list of 0409:00000409 pairs or language tags"));
             }
         }
         ValueType::Locale => {
-            if !is_language_tag(v) {
+            if !v.is_empty() && !is_language_tag(v) {
                 out.push(
                     LOCALE_FORMAT,
                     span,
@@ -144,6 +213,46 @@ fn check_value(el: &Element, s: &Setting, out: &mut Findings) {
             }
         }
     }
+}
+
+/// Five groups of five letters or digits separated by `-`.
+fn is_product_key(key: &str) -> bool {
+    let groups: Vec<&str> = key.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Characters Microsoft's ComputerName page forbids (besides spaces).
+const COMPUTERNAME_FORBIDDEN: &str = "{|}~[\\]^':;<=>?@!\"#$%`()+/.,*&";
+
+/// Windows' rules for Shell-Setup ComputerName (Microsoft's ComputerName
+/// page): empty or `*` asks for a random name; otherwise at most 15 bytes,
+/// no spaces or forbidden characters, not only digits (DnsValidateName
+/// rejects those).
+pub fn windows_computer_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name == "*" {
+        return Ok(());
+    }
+    if name.len() > 15 {
+        return Err(format!(
+            "is {} bytes long; Windows allows at most 15 bytes",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_whitespace() || COMPUTERNAME_FORBIDDEN.contains(*c))
+    {
+        return Err(format!(
+            "contains `{c}`, which Windows does not allow in a computer name"
+        ));
+    }
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("is only digits, which Windows rejects".to_string());
+    }
+    Ok(())
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
@@ -201,6 +310,30 @@ mod tests {
         ));
         assert!(!is_input_locale("409:409"));
         assert!(!is_input_locale("english"));
+    }
+
+    #[test]
+    fn windows_computer_names_follow_microsofts_computername_page() {
+        for ok in ["WinHost", "win_host-01", "*", "", "ab12"] {
+            assert!(windows_computer_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "my pc!",
+            "a-sixteen-chars-",
+            "12345",
+            "host.local",
+            "名前名前名前",
+        ] {
+            assert!(windows_computer_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn product_keys_are_five_groups_of_five() {
+        assert!(is_product_key("WX4NM-KYWYW-QJJR4-XV3QB-6VM33"));
+        assert!(!is_product_key("WX4NM-KYWYW-QJJR4-XV3QB"));
+        assert!(!is_product_key("WX4NM-KYWYW-QJJR4-XV3QB-6VM3!"));
+        assert!(!is_product_key(""));
     }
 
     #[test]

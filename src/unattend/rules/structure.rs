@@ -8,6 +8,9 @@ use crate::unattend::doc::Element;
 use std::collections::HashSet;
 
 pub const UNATTEND_NS: &str = "urn:schemas-microsoft-com:unattend";
+/// The namespace of the `offlineImage` element Windows System Image Manager
+/// writes into every answer file it saves (Windows Setup ignores it).
+pub const CPI_NS: &str = "urn:schemas-microsoft-com:cpi";
 const PUBLIC_KEY_TOKEN: &str = "31bf3856ad364e35";
 const ARCHITECTURES: [&str; 4] = ["amd64", "x86", "arm64", "wow64"];
 
@@ -22,6 +25,10 @@ pub struct ComponentRef {
 #[derive(Debug, Default)]
 pub struct Layout {
     pub components: Vec<ComponentRef>,
+    /// `cpi:source` of WSIM's `cpi:offlineImage`: the image the file was
+    /// authored against, e.g. `wim:D:/sources/install.wim#Windows Server
+    /// 2022 SERVERSTANDARD`.
+    pub offline_image: Option<String>,
 }
 
 /// Checks the shape; returns `None` when the root is not `unattend` at all
@@ -47,14 +54,22 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
     let mut arch: Option<&str> = None;
     for settings in doc.children(root) {
         if settings.name != "settings" {
-            // `servicing` is a legacy package-servicing section WSIM still
-            // accepts; gild has nothing to check in it.
-            if settings.name != "servicing" {
-                out.push(
+            match (settings.name.as_ref(), settings.namespace.as_deref()) {
+                // `servicing` is the package-servicing section WSIM writes
+                // (offlineServicing packages); gild has nothing to check in it.
+                ("servicing", _) => {}
+                ("offlineImage", Some(CPI_NS)) => {
+                    layout.offline_image = settings
+                        .attrs
+                        .iter()
+                        .find(|a| a.name.rsplit(':').next() == Some("source"))
+                        .map(|a| a.value.to_string());
+                }
+                _ => out.push(
                     UNEXPECTED_ELEMENT,
                     settings.name_span,
                     format!("`<{}>` inside `<unattend>`", settings.name),
-                );
+                ),
             }
             continue;
         }
@@ -108,9 +123,9 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
                             a.value
                         ),
                     );
-                } else if let Some(first) = arch.filter(|f| *f != a.value) {
+                } else if let Some(first) = arch.filter(|f| !same_image_arch(f, &a.value)) {
                     out.push(COMPONENT_ARCH, a.value_span, format!("processorArchitecture `{}` differs from `{first}` used earlier in the file", a.value));
-                } else {
+                } else if arch.is_none() || a.value != "wow64" {
                     arch = Some(a.value.as_ref());
                 }
             }
@@ -133,6 +148,13 @@ pub fn check(doc: &Document, out: &mut Findings) -> Option<Layout> {
         }
     }
     Some(layout)
+}
+
+/// Whether two components can configure the same image: equal
+/// architectures, or amd64 with wow64 (32-bit components of a 64-bit image,
+/// which WSIM lists beside the amd64 ones).
+fn same_image_arch(a: &str, b: &str) -> bool {
+    a == b || matches!((a, b), ("amd64", "wow64") | ("wow64", "amd64"))
 }
 
 /// Checks the fixed attributes; returns the component name when present.
