@@ -200,6 +200,24 @@ fn throwaway() -> Secret {
     Secret::new(format!("Gild-{body}-1!"))
 }
 
+/// One build of a loaded pipeline (its names decided now); the vCenter URL
+/// is filled in once the client's is known.
+pub fn make_job(
+    l: &LoadedPipeline,
+    secrets: BuildSecrets,
+    options: BuildOptions,
+) -> Result<BuildJob, RunError> {
+    Ok(BuildJob {
+        pipeline: l.pipeline().clone(),
+        pipeline_path: l.path().to_path_buf(),
+        base_dir: l.base_dir().to_path_buf(),
+        vcenter_url: String::new(),
+        secrets,
+        options,
+        names: names_for(l, chrono::Utc::now())?,
+    })
+}
+
 /// `--vcenter-url` / `--ca-file` (or GILD_VCENTER_URL / GILD_VCENTER_CA_FILE).
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -310,19 +328,16 @@ pub async fn build(
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("out").join(&p.name)),
         };
-        let job = BuildJob {
-            pipeline: p.clone(),
-            pipeline_path: l.path().to_path_buf(),
-            base_dir: l.base_dir().to_path_buf(),
-            vcenter_url: String::new(),
-            secrets: BuildSecrets {
+        let job = make_job(
+            l,
+            BuildSecrets {
                 guest: GuestCredentials {
                     user_name: p.guest.user.clone(),
                     password: guest_password,
                 },
                 admin_password: admin,
             },
-            options: BuildOptions {
+            BuildOptions {
                 on_error: req.on_error,
                 start: req.start,
                 only: req.only.clone(),
@@ -330,8 +345,7 @@ pub async fn build(
                 state_dir: req.state_dir.clone(),
                 out_dir,
             },
-            names: names_for(l, chrono::Utc::now())?,
-        };
+        )?;
         let config = if simulated {
             // The simulator's URL and CA are filled in once it runs.
             let url = url::Url::parse("https://simulator.invalid/").expect("static URL");

@@ -287,6 +287,38 @@ pub async fn drive_every_client_operation(rec: &Recorded) {
         .is_template(&vm)
         .await
         .expect("is_template after marking"));
+    // Templates: annotation, listing a folder, finding by name, moving.
+    client
+        .set_annotation(&vm, "gild contract annotation")
+        .await
+        .expect("set annotation");
+    let folder = client
+        .find_folder("/dc1/vm/templates")
+        .await
+        .expect("template folder");
+    let here = client.vm_config(&vm).await.expect("vm config");
+    assert_eq!(here.annotation, "gild contract annotation");
+    let task = client
+        .move_into_folder(&folder, &vm)
+        .await
+        .expect("move into folder");
+    client.wait_task(&task, WAIT).await.expect("move task");
+    let children = client.child_vms(&folder).await.expect("child entity");
+    assert!(children.iter().any(|c| c.vm == vm && c.template));
+    assert_eq!(
+        client
+            .find_child_vm(&folder, "contract-build-renamed")
+            .await
+            .expect("find child"),
+        Some(vm.clone())
+    );
+    assert_eq!(
+        client
+            .find_child_vm(&folder, "no-such-vm")
+            .await
+            .expect("find child"),
+        None
+    );
     let spec2 = CloneSpec {
         source,
         name: "contract-destroy".into(),
