@@ -28,7 +28,7 @@ impl Provenance<'_> {
             self.pipeline,
             self.build_id,
             self.target,
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
             env!("CARGO_PKG_VERSION")
         );
         if let Some(os) = &self.os {
@@ -84,7 +84,9 @@ pub async fn list(
             annotation: c.annotation,
         })
         .collect();
-    out.sort_by(|a, b| b.build_id.cmp(&a.build_id));
+    // Newest first by build time, then by build id (which starts with the
+    // build's start time) so equal timestamps still order the same way.
+    out.sort_by(|a, b| b.built.cmp(&a.built).then(b.build_id.cmp(&a.build_id)));
     Ok(out)
 }
 
@@ -98,10 +100,17 @@ pub async fn prune(
     protect: Option<&VmId>,
     deadline: Duration,
 ) -> Result<Vec<String>, VsphereError> {
-    let mut kept = 0;
+    // The protected one (the template just published) takes one of the
+    // `keep` places wherever the listing order puts it, so a same-second
+    // build id cannot make the prune keep one too many.
+    let protected = templates.iter().any(|t| Some(&t.vm) == protect);
+    let mut kept = usize::from(protected);
     let mut removed = Vec::new();
     for t in templates {
-        if Some(&t.vm) == protect || kept < keep {
+        if Some(&t.vm) == protect {
+            continue;
+        }
+        if kept < keep {
             kept += 1;
             continue;
         }

@@ -19,6 +19,7 @@ mod contract_schemas;
 mod contract_vijson;
 mod guest_model;
 mod lint_cli;
+mod pipeline_build;
 mod pipeline_load;
 mod pipeline_resolve;
 mod simulator_api;

@@ -230,24 +230,25 @@ impl<'a> Build<'a> {
     }
 }
 
-/// Runs one stage.
+/// Runs one stage. Each stage's future is boxed: together they would make
+/// one state machine too large for a thread's stack in debug builds.
 pub async fn run(stage: &StageConfig, b: &mut Build<'_>) -> Result<String, StageError> {
     match stage {
-        StageConfig::Preflight(_) => preflight::run(b).await,
-        StageConfig::Clone(_) => clone::run(b).await,
-        StageConfig::Hardware(o) => hardware::run(b, o).await,
-        StageConfig::Tools(o) => tools::run(b, o).await,
-        StageConfig::ToolsConf(_) => guest_steps::tools_conf(b).await,
-        StageConfig::Network(o) => network::run(b, o).await,
-        StageConfig::Openssh(o) => guest_steps::openssh(b, o).await,
-        StageConfig::ContainerRuntime(o) => guest_steps::container_runtime(b, o).await,
-        StageConfig::Firewall(o) => guest_steps::firewall(b, o).await,
-        StageConfig::WindowsUpdate(o) => guest_steps::windows_update(b, o).await,
-        StageConfig::Scripts(o) => guest_steps::user_scripts(b, o).await,
-        StageConfig::Unattend(_) => unattend::run(b).await,
-        StageConfig::Sysprep(_) => sysprep::run(b).await,
-        StageConfig::Template(_) => publish::template(b).await,
-        StageConfig::Publish(_) => publish::publish(b).await,
-        StageConfig::Machineset(_) => publish::machineset(b).await,
+        StageConfig::Preflight(_) => Box::pin(preflight::run(b)).await,
+        StageConfig::Clone(_) => Box::pin(clone::run(b)).await,
+        StageConfig::Hardware(o) => Box::pin(hardware::run(b, o)).await,
+        StageConfig::Tools(o) => Box::pin(tools::run(b, o)).await,
+        StageConfig::ToolsConf(_) => Box::pin(guest_steps::tools_conf(b)).await,
+        StageConfig::Network(o) => Box::pin(network::run(b, o)).await,
+        StageConfig::Openssh(o) => Box::pin(guest_steps::openssh(b, o)).await,
+        StageConfig::ContainerRuntime(o) => Box::pin(guest_steps::container_runtime(b, o)).await,
+        StageConfig::Firewall(o) => Box::pin(guest_steps::firewall(b, o)).await,
+        StageConfig::WindowsUpdate(o) => Box::pin(guest_steps::windows_update(b, o)).await,
+        StageConfig::Scripts(o) => Box::pin(guest_steps::user_scripts(b, o)).await,
+        StageConfig::Unattend(_) => Box::pin(unattend::run(b)).await,
+        StageConfig::Sysprep(_) => Box::pin(sysprep::run(b)).await,
+        StageConfig::Template(_) => Box::pin(publish::template(b)).await,
+        StageConfig::Publish(_) => Box::pin(publish::publish(b)).await,
+        StageConfig::Machineset(_) => Box::pin(publish::machineset(b)).await,
     }
 }

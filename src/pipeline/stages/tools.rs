@@ -26,7 +26,8 @@ pub async fn run(b: &mut Build<'_>, o: &ToolsOptions) -> Result<String, StageErr
         None => floor,
     }
     .max(floor);
-    let wait = o.timeout.unwrap_or(Duration::from_secs(1800));
+    // Inside the stage's deadline, with room left to say why it failed.
+    let wait = b.wait_budget();
     wait_running(b, &vm, wait).await?;
     let mut version = running_version(b, &vm).await?;
     let mut upgraded = false;

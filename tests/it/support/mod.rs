@@ -6,6 +6,7 @@
 //!   every client operation against the simulator.
 #![allow(dead_code)] // each test module uses a different subset
 
+pub mod build;
 pub mod harness;
 pub mod openapi;
 pub mod recorder;
