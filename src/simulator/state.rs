@@ -44,6 +44,16 @@ pub struct Cluster {
     pub root_pool: ResourcePoolId,
 }
 
+/// An ESXi host of a cluster; always connected and powered on.
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub id: HostId,
+    pub name: String,
+    pub datacenter: DatacenterId,
+    pub cluster: ClusterId,
+    pub folder: FolderId,
+}
+
 #[derive(Clone, Debug)]
 pub struct ResourcePool {
     pub id: ResourcePoolId,
@@ -127,6 +137,7 @@ pub struct World {
     pub datacenters: Vec<Datacenter>,
     pub folders: BTreeMap<FolderId, Folder>,
     pub clusters: Vec<Cluster>,
+    pub hosts: Vec<Host>,
     pub resource_pools: Vec<ResourcePool>,
     pub datastores: BTreeMap<DatastoreId, Datastore>,
     pub networks: Vec<Network>,
@@ -147,6 +158,7 @@ impl World {
             datacenters: vec![],
             folders: BTreeMap::new(),
             clusters: vec![],
+            hosts: vec![],
             resource_pools: vec![],
             datastores: BTreeMap::new(),
             networks: vec![],
@@ -235,6 +247,16 @@ impl World {
                     parent: Some(root_pool.clone()),
                 });
             }
+            for name in c.host_names() {
+                let host = HostId::new(self.mint(HostId::PREFIX));
+                self.hosts.push(Host {
+                    id: host,
+                    name,
+                    datacenter: dc_id.clone(),
+                    cluster: id.clone(),
+                    folder: host_folder.clone(),
+                });
+            }
             self.clusters.push(Cluster {
                 id,
                 name: c.name.clone(),
@@ -315,6 +337,7 @@ impl World {
                     datacenter: dc_id.clone(),
                     folder,
                     datastore,
+                    host: cluster.as_ref().and_then(|c| self.first_host(c)),
                     cluster,
                     resource_pool,
                     network,
@@ -359,6 +382,14 @@ impl World {
             };
         }
         parent
+    }
+
+    /// The host a VM placed in `cluster` runs on (the first: DRS is not modelled).
+    pub fn first_host(&self, cluster: &ClusterId) -> Option<HostId> {
+        self.hosts
+            .iter()
+            .find(|h| &h.cluster == cluster)
+            .map(|h| h.id.clone())
     }
 
     /// A fresh id with vCenter's prefix (`vm-42`).
