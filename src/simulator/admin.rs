@@ -6,14 +6,15 @@
 use super::faults::{FaultEngine, FaultSpec};
 use super::server::LogEntry;
 use super::state::Shared;
-use crate::vsphere::wire::PowerState;
 use crate::vsphere::wire::VmId;
+use crate::vsphere::wire::{HardwareVersion, PowerState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
+use serde_json::json;
 use std::collections::BTreeMap;
 
 /// A VM as the admin view reports it.
@@ -28,6 +29,27 @@ pub struct VmState {
     pub tools_running: bool,
     pub hostname: String,
     pub ip_address: Option<String>,
+    /// The pool it runs in (its cluster's root pool unless placed).
+    pub resource_pool: Option<String>,
+    pub hardware_version: HardwareVersion,
+    pub cpu_count: i64,
+    pub memory_mib: i64,
+    pub disk_bytes: u64,
+    pub tools_version_number: i64,
+    pub mac_address: String,
+}
+
+/// The inventory as the simulator holds it, for tests that compare what a
+/// client was told with what is there (`GET /_sim/inventory`).
+#[derive(Clone, Debug, Serialize)]
+pub struct InventoryState {
+    pub datacenters: Vec<serde_json::Value>,
+    pub folders: Vec<serde_json::Value>,
+    pub datastores: Vec<serde_json::Value>,
+    pub resource_pools: Vec<serde_json::Value>,
+    pub clusters: Vec<serde_json::Value>,
+    pub networks: Vec<serde_json::Value>,
+    pub hosts: Vec<serde_json::Value>,
 }
 
 /// Cheap-to-clone control over a running simulator.
@@ -73,8 +95,76 @@ impl Admin {
                 tools_running: vm.tools_running(now),
                 hostname: vm.guest().hostname().to_string(),
                 ip_address: vm.guest_ip(now, world.subnet),
+                resource_pool: vm.placement().resource_pool.as_ref().map(|p| p.to_string()),
+                hardware_version: vm.hardware_version(),
+                cpu_count: vm.cpu_info().count,
+                memory_mib: vm.memory_info().size_mib,
+                disk_bytes: vm.disk_bytes(),
+                tools_version_number: vm.tools_version().to_number(),
+                mac_address: vm.mac_address(),
             })
             .collect()
+    }
+
+    pub fn inventory(&self) -> InventoryState {
+        let world = self.shared.world();
+        InventoryState {
+            datacenters: world
+                .datacenters
+                .iter()
+                .map(|d| {
+                    json!({"datacenter": d.id, "name": d.name, "vm_folder": d.vm_folder,
+                           "host_folder": d.host_folder, "datastore_folder": d.datastore_folder,
+                           "network_folder": d.network_folder})
+                })
+                .collect(),
+            folders: world
+                .folders
+                .values()
+                .map(|f| {
+                    json!({"folder": f.id, "name": f.name, "type": f.folder_type,
+                           "path": world.folder_path(&f.id), "datacenter": f.datacenter})
+                })
+                .collect(),
+            datastores: world
+                .datastores
+                .values()
+                .map(|d| {
+                    json!({"datastore": d.id, "name": d.name, "type": d.datastore_type,
+                           "capacity": d.capacity, "free_space": d.free, "datacenter": d.datacenter})
+                })
+                .collect(),
+            resource_pools: world
+                .resource_pools
+                .iter()
+                .map(|p| {
+                    json!({"resource_pool": p.id, "name": p.name, "cluster": p.cluster,
+                           "parent": p.parent, "datacenter": p.datacenter})
+                })
+                .collect(),
+            clusters: world
+                .clusters
+                .iter()
+                .map(|c| {
+                    json!({"cluster": c.id, "name": c.name, "resource_pool": c.root_pool,
+                           "ha_enabled": c.ha_enabled, "drs_enabled": c.drs_enabled,
+                           "datacenter": c.datacenter})
+                })
+                .collect(),
+            networks: world
+                .networks
+                .iter()
+                .map(|n| {
+                    json!({"network": n.id, "name": n.name, "type": n.network_type,
+                           "datacenter": n.datacenter})
+                })
+                .collect(),
+            hosts: world
+                .hosts
+                .iter()
+                .map(|h| json!({"host": h.id, "name": h.name, "cluster": h.cluster}))
+                .collect(),
+        }
     }
 
     pub fn vm_by_name(&self, name: &str) -> Option<VmState> {
@@ -127,6 +217,7 @@ pub(crate) fn router() -> Router<Shared> {
             get(get_faults).put(put_faults).delete(delete_faults),
         )
         .route("/_sim/vms", get(get_vms))
+        .route("/_sim/inventory", get(get_inventory))
         .route("/_sim/vms/{vm}/file", get(get_guest_file))
         .route("/_sim/vms/{vm}/services", get(get_services))
         .route("/_sim/requests", get(get_requests))
@@ -173,6 +264,10 @@ async fn delete_faults(State(s): State<Shared>) -> StatusCode {
 
 async fn get_vms(State(s): State<Shared>) -> Json<Vec<VmState>> {
     Json(admin(s).vms())
+}
+
+async fn get_inventory(State(s): State<Shared>) -> Json<InventoryState> {
+    Json(admin(s).inventory())
 }
 
 #[derive(serde::Deserialize)]

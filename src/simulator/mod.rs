@@ -37,7 +37,7 @@ pub mod timing;
 pub mod tls;
 pub mod vi;
 
-pub use admin::{Admin, VmState};
+pub use admin::{Admin, InventoryState, VmState};
 pub use config::{SimulatorConfig, VI_RELEASES};
 pub use error::SimulatorError;
 pub use faults::{FaultKind, FaultRule, FaultSpec, Trigger};

@@ -23,6 +23,7 @@ mod simulator_guest;
 mod simulator_layering;
 mod simulator_routes;
 mod simulator_vi;
+mod third_party_ansible;
 mod third_party_client;
 mod unattend_props;
 mod unattend_render;
