@@ -283,7 +283,14 @@ impl World {
             );
         }
         for n in &seed.networks {
-            let id = NetworkId::new(self.mint(NetworkId::PREFIX));
+            // vCenter names distributed port groups `dvportgroup-N` and
+            // standard ones `network-N` (vmware.vmware_rest 4.9.0
+            // `vcenter_network_info` sample: network-1016, dvportgroup-1021).
+            let prefix = match n.network_type {
+                NetworkType::DistributedPortgroup => "dvportgroup-",
+                _ => NetworkId::PREFIX,
+            };
+            let id = NetworkId::new(self.mint(prefix));
             self.networks.push(Network {
                 id,
                 name: n.name.clone(),

@@ -21,6 +21,7 @@ mod simulator_faults;
 mod simulator_fidelity;
 mod simulator_guest;
 mod simulator_layering;
+mod simulator_recorded;
 mod simulator_routes;
 mod simulator_vi;
 mod third_party_ansible;

@@ -32,8 +32,9 @@ pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
 /// Every `/api` (and `/rest` session) operation the simulator serves,
 /// named as VMware's OpenAPI description names them: method and path,
-/// `?action=` included. Only `system?action=hello` (8.0.2+) is missing from
-/// the 7.0.3 description. `tests/it/simulator_routes.rs` checks this list
+/// `?action=` included. Missing from the 7.0.3 description: only
+/// `system?action=hello` (8.0.2+) and `GET` of the `/rest` session (in
+/// VMware's current reference). `tests/it/simulator_routes.rs` checks this list
 /// against that description and against the live router, so neither can
 /// drift silently.
 pub const API_OPERATIONS: &[(&str, &str)] = &[
@@ -43,6 +44,7 @@ pub const API_OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/rest/com/vmware/cis/session"),
     ("DELETE", "/rest/com/vmware/cis/session"),
     ("POST", "/rest/com/vmware/cis/session?~action=get"),
+    ("GET", "/rest/com/vmware/cis/session"),
     ("POST", "/api/vcenter/system?action=hello"),
     ("GET", "/api/vcenter/datacenter"),
     ("GET", "/api/vcenter/folder"),

@@ -21,7 +21,10 @@ use serde_json::json;
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/api/session", post(create).delete(delete).get(get))
-        .route(REST_SESSION, post(rest_post).delete(rest_delete))
+        .route(
+            REST_SESSION,
+            post(rest_post).delete(rest_delete).get(rest_get),
+        )
 }
 
 /// The `/rest` session resource (`cis.json`).
@@ -97,6 +100,17 @@ async fn rest_post(
         )
         .into()),
     }
+}
+
+/// `GET /rest/com/vmware/cis/session`: the session, as VMware's current
+/// reference documents "Get Session" (developer.vmware.com, vSphere
+/// Automation, cis/rest/com/vmware/cis/session/get); the 7.0.3 description
+/// has only the `POST ?~action=get` form, served above.
+async fn rest_get(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, RestError> {
+    Ok(Json(json!({ "value": session_info(&shared, &headers)? })))
 }
 
 /// `DELETE /rest/com/vmware/cis/session`: 200 without a body.

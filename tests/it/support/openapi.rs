@@ -41,6 +41,7 @@ pub const REST_SESSION: &str = "/rest/com/vmware/cis/session";
 pub const DOCUMENTED_EXCEPTIONS: &[(&str, &str, &str)] = &[
     ("*", "/sdk/vim25/", "VI/JSON API: not in the /api OpenAPI files; checked against CONTRACT.md 'VI/JSON' by tests/contract_vijson.rs"),
     ("POST", "/api/vcenter/system?action=hello", "release negotiation, vCenter 8.0.2.0+ (CONTRACT.md VI/JSON 'Release'); absent from the 7.0.3 spec"),
+    ("GET", "/rest/com/vmware/cis/session", "the /rest session read, in VMware's current reference ('Get Session', developer.vmware.com vSphere Automation cis/rest/com/vmware/cis/session/get); 7.0.3 has only POST ?~action=get, also served"),
     ("*", "/guestFile", "the guest transfer URL itself: an opaque URL returned by filesystem?action=create (CONTRACT.md 'Transfer'), not an /api operation"),
     ("*", "/_sim/", "simulator admin prefix: test tooling, never part of the vCenter API"),
 ];
