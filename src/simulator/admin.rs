@@ -5,7 +5,7 @@
 
 use super::faults::{FaultEngine, FaultSpec};
 use super::server::LogEntry;
-use super::state::Shared;
+use super::state::{Cluster, Datacenter, Datastore, Folder, Host, Network, ResourcePool, Shared};
 use crate::vsphere::wire::VmId;
 use crate::vsphere::wire::{HardwareVersion, PowerState};
 use axum::extract::{Path, Query, State};
@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::json;
 use std::collections::BTreeMap;
 
 /// A VM as the admin view reports it.
@@ -40,16 +39,25 @@ pub struct VmState {
 }
 
 /// The inventory as the simulator holds it, for tests that compare what a
-/// client was told with what is there (`GET /_sim/inventory`).
+/// client was told with what is there (`GET /_sim/inventory`). Objects
+/// serialise with vCenter's key names (`datacenter`, `type`, `free_space`).
 #[derive(Clone, Debug, Serialize)]
 pub struct InventoryState {
-    pub datacenters: Vec<serde_json::Value>,
-    pub folders: Vec<serde_json::Value>,
-    pub datastores: Vec<serde_json::Value>,
-    pub resource_pools: Vec<serde_json::Value>,
-    pub clusters: Vec<serde_json::Value>,
-    pub networks: Vec<serde_json::Value>,
-    pub hosts: Vec<serde_json::Value>,
+    pub datacenters: Vec<Datacenter>,
+    pub folders: Vec<FolderState>,
+    pub datastores: Vec<Datastore>,
+    pub resource_pools: Vec<ResourcePool>,
+    pub clusters: Vec<Cluster>,
+    pub networks: Vec<Network>,
+    pub hosts: Vec<Host>,
+}
+
+/// A folder and its inventory path (`/dc1/vm/builds`).
+#[derive(Clone, Debug, Serialize)]
+pub struct FolderState {
+    #[serde(flatten)]
+    pub folder: Folder,
+    pub path: String,
 }
 
 /// Cheap-to-clone control over a running simulator.
@@ -109,61 +117,20 @@ impl Admin {
     pub fn inventory(&self) -> InventoryState {
         let world = self.shared.world();
         InventoryState {
-            datacenters: world
-                .datacenters
-                .iter()
-                .map(|d| {
-                    json!({"datacenter": d.id, "name": d.name, "vm_folder": d.vm_folder,
-                           "host_folder": d.host_folder, "datastore_folder": d.datastore_folder,
-                           "network_folder": d.network_folder})
-                })
-                .collect(),
+            datacenters: world.datacenters.clone(),
             folders: world
                 .folders
                 .values()
-                .map(|f| {
-                    json!({"folder": f.id, "name": f.name, "type": f.folder_type,
-                           "path": world.folder_path(&f.id), "datacenter": f.datacenter})
+                .map(|f| FolderState {
+                    folder: f.clone(),
+                    path: world.folder_path(&f.id),
                 })
                 .collect(),
-            datastores: world
-                .datastores
-                .values()
-                .map(|d| {
-                    json!({"datastore": d.id, "name": d.name, "type": d.datastore_type,
-                           "capacity": d.capacity, "free_space": d.free, "datacenter": d.datacenter})
-                })
-                .collect(),
-            resource_pools: world
-                .resource_pools
-                .iter()
-                .map(|p| {
-                    json!({"resource_pool": p.id, "name": p.name, "cluster": p.cluster,
-                           "parent": p.parent, "datacenter": p.datacenter})
-                })
-                .collect(),
-            clusters: world
-                .clusters
-                .iter()
-                .map(|c| {
-                    json!({"cluster": c.id, "name": c.name, "resource_pool": c.root_pool,
-                           "ha_enabled": c.ha_enabled, "drs_enabled": c.drs_enabled,
-                           "datacenter": c.datacenter})
-                })
-                .collect(),
-            networks: world
-                .networks
-                .iter()
-                .map(|n| {
-                    json!({"network": n.id, "name": n.name, "type": n.network_type,
-                           "datacenter": n.datacenter})
-                })
-                .collect(),
-            hosts: world
-                .hosts
-                .iter()
-                .map(|h| json!({"host": h.id, "name": h.name, "cluster": h.cluster}))
-                .collect(),
+            datastores: world.datastores.values().cloned().collect(),
+            resource_pools: world.resource_pools.clone(),
+            clusters: world.clusters.clone(),
+            networks: world.networks.clone(),
+            hosts: world.hosts.clone(),
         }
     }
 

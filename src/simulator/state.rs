@@ -10,12 +10,14 @@ use super::machine::{DeviceContext, Machine, MachineSeed, NetworkRef, Placement,
 use super::timing::Timing;
 use crate::vsphere::wire::*;
 use crate::vsphere::wire::{DatastoreType, FolderType, NetworkType};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tokio::time::Instant;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Datacenter {
+    #[serde(rename = "datacenter")]
     pub id: DatacenterId,
     pub name: String,
     pub vm_folder: FolderId,
@@ -24,29 +26,34 @@ pub struct Datacenter {
     pub network_folder: FolderId,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Folder {
+    #[serde(rename = "folder")]
     pub id: FolderId,
     pub name: String,
+    #[serde(rename = "type")]
     pub folder_type: FolderType,
     pub parent: Option<FolderId>,
     pub datacenter: Option<DatacenterId>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Cluster {
+    #[serde(rename = "cluster")]
     pub id: ClusterId,
     pub name: String,
     pub datacenter: DatacenterId,
     pub folder: FolderId,
     pub ha_enabled: bool,
     pub drs_enabled: bool,
+    #[serde(rename = "resource_pool")]
     pub root_pool: ResourcePoolId,
 }
 
 /// An ESXi host of a cluster; always connected and powered on.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Host {
+    #[serde(rename = "host")]
     pub id: HostId,
     pub name: String,
     pub datacenter: DatacenterId,
@@ -54,8 +61,9 @@ pub struct Host {
     pub folder: FolderId,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ResourcePool {
+    #[serde(rename = "resource_pool")]
     pub id: ResourcePoolId,
     pub name: String,
     pub datacenter: DatacenterId,
@@ -63,21 +71,26 @@ pub struct ResourcePool {
     pub parent: Option<ResourcePoolId>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Datastore {
+    #[serde(rename = "datastore")]
     pub id: DatastoreId,
     pub name: String,
+    #[serde(rename = "type")]
     pub datastore_type: DatastoreType,
     pub datacenter: DatacenterId,
     pub folder: FolderId,
     pub capacity: u64,
+    #[serde(rename = "free_space")]
     pub free: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Network {
+    #[serde(rename = "network")]
     pub id: NetworkId,
     pub name: String,
+    #[serde(rename = "type")]
     pub network_type: NetworkType,
     pub datacenter: DatacenterId,
     pub folder: FolderId,

@@ -8,19 +8,48 @@
 use crate::support::openapi::{error_type_of, spec};
 use crate::support::Harness;
 use gild::simulator::routes::API_OPERATIONS;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::Value;
 
-/// Sends `method target` with the harness's session and validates the
-/// answer against the operation the spec has for it; returns the status.
+/// How a request authenticates.
+enum Auth<'a> {
+    /// The harness's own session.
+    Harness,
+    Token(&'a str),
+    /// Basic credentials with this password (login).
+    Password(&'a str),
+}
+
+/// Sends `method target`; returns status and JSON body (`Null` if empty).
+async fn send(h: &Harness, method: Method, target: &str, auth: Auth<'_>) -> (u16, Value) {
+    let req = h.http.request(method, h.url(target));
+    let req = match auth {
+        Auth::Harness => req.header("vmware-api-session-id", &h.token),
+        Auth::Token(t) => req.header("vmware-api-session-id", t),
+        Auth::Password(p) => req.basic_auth(h.sim.user(), Some(p)),
+    };
+    let resp = req.send().await.expect("request completes");
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("body reads");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("JSON body")
+    };
+    (status, body)
+}
+
+/// Sends `method target` and validates the answer against the operation
+/// the spec has for it (a failure is recorded, not raised, so one run
+/// reports every violation).
 async fn checked(
     h: &Harness,
     method: Method,
     target: &str,
+    auth: Auth<'_>,
     failures: &mut Vec<String>,
 ) -> (u16, Value) {
-    let (status, body) = h.call(method.clone(), target, None).await;
-    let status = status.as_u16();
+    let (status, body) = send(h, method.clone(), target, auth).await;
     match spec().match_operation(method.as_str(), target) {
         Ok(op) => {
             if let Err(e) = spec().validate_response(op, status, &body) {
@@ -79,7 +108,8 @@ async fn every_served_read_route_answers_its_declared_schema_for_success_and_err
         for (placeholder, id) in &ids {
             concrete = concrete.replace(placeholder, id);
         }
-        let (status, body) = checked(&h, Method::GET, &concrete, &mut failures).await;
+        let (status, body) =
+            checked(&h, Method::GET, &concrete, Auth::Harness, &mut failures).await;
         if status != 200 {
             failures.push(format!("{method} {concrete}: {status} {body}"));
         }
@@ -101,7 +131,8 @@ async fn every_served_read_route_answers_its_declared_schema_for_success_and_err
             None
         };
         if let Some(missing) = missing {
-            let (status, body) = checked(&h, Method::GET, &missing, &mut failures).await;
+            let (status, body) =
+                checked(&h, Method::GET, &missing, Auth::Harness, &mut failures).await;
             if status != 404 || error_type_of(&body).as_deref() != Some("NOT_FOUND") {
                 failures.push(format!(
                     "GET {missing}: expected 404 NOT_FOUND, got {status} {body}"
@@ -117,7 +148,7 @@ async fn every_served_read_route_answers_its_declared_schema_for_success_and_err
         "guest/identity",
     ] {
         let target = format!("/api/vcenter/vm/{off}/{suffix}");
-        let (status, body) = checked(&h, Method::GET, &target, &mut failures).await;
+        let (status, body) = checked(&h, Method::GET, &target, Auth::Harness, &mut failures).await;
         if status != 503 {
             failures.push(format!("GET {target} of a powered-off VM: {status} {body}"));
         }
@@ -129,142 +160,47 @@ async fn every_served_read_route_answers_its_declared_schema_for_success_and_err
 #[tokio::test]
 async fn rest_cis_session_routes_answer_as_cis_json_declares() {
     let h = Harness::default().await;
-    let s = spec();
-    let url = h.url("/rest/com/vmware/cis/session");
-    let mut failures = Vec::new();
-    let validate =
-        |method: &str, target: &str, status: u16, body: &Value, f: &mut Vec<String>| match s
-            .match_operation(method, target)
-        {
-            Ok(op) => {
-                if let Err(e) = s.validate_response(op, status, body) {
-                    f.push(e);
-                }
-            }
-            Err(e) => f.push(e),
-        };
-    let json = |bytes: &[u8]| {
-        if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(bytes).expect("JSON body")
-        }
-    };
+    let session = "/rest/com/vmware/cis/session";
+    let mut f = Vec::new();
 
     // Wrong password: 401 in the /rest error form.
-    let resp = h
-        .http
-        .post(&url)
-        .basic_auth(h.sim.user(), Some("wrong"))
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let body = json(&resp.bytes().await.unwrap());
+    let (status, body) = checked(&h, Method::POST, session, Auth::Password("wrong"), &mut f).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["type"], "com.vmware.vapi.std.errors.unauthenticated");
-    validate(
-        "POST",
-        "/rest/com/vmware/cis/session",
-        status,
-        &body,
-        &mut failures,
-    );
 
     // Login: 200 {"value": token}, and the token works on /api.
-    let resp = h
-        .http
-        .post(&url)
-        .basic_auth(h.sim.user(), Some(h.sim.password().expose()))
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let body = json(&resp.bytes().await.unwrap());
+    let password = h.sim.password().expose();
+    let (status, body) = checked(&h, Method::POST, session, Auth::Password(password), &mut f).await;
     assert_eq!(status, 200, "{body}");
-    validate(
-        "POST",
-        "/rest/com/vmware/cis/session",
-        status,
-        &body,
-        &mut failures,
-    );
     let token = body["value"].as_str().expect("token").to_string();
-    let resp = h
-        .http
-        .get(h.url("/api/vcenter/vm"))
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    let (status, _) = send(&h, Method::GET, "/api/vcenter/vm", Auth::Token(&token)).await;
+    assert_eq!(status, 200);
 
-    // Session info: POST ?~action=get.
-    let resp = h
-        .http
-        .post(h.url("/rest/com/vmware/cis/session?~action=get"))
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let body = json(&resp.bytes().await.unwrap());
+    // Session info: POST ?~action=get, and the same read as a GET
+    // (VMware's current reference).
+    let get = "/rest/com/vmware/cis/session?~action=get";
+    let (status, body) = checked(&h, Method::POST, get, Auth::Token(&token), &mut f).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["value"]["user"], h.sim.user());
-    validate(
-        "POST",
-        "/rest/com/vmware/cis/session?~action=get",
-        status,
-        &body,
-        &mut failures,
-    );
-
-    // The same read as a GET (VMware's current reference), same body.
-    let resp = h
-        .http
-        .get(&url)
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let got = json(&resp.bytes().await.unwrap());
-    assert_eq!(got["value"]["user"], body["value"]["user"], "{got}");
+    let (status, got) = send(&h, Method::GET, session, Auth::Token(&token)).await;
+    assert_eq!(status, 200, "{got}");
+    for key in ["user", "created_time"] {
+        assert_eq!(got["value"][key], body["value"][key], "{key}: {got}");
+    }
 
     // Logout: 200 without a body; then the token is gone (401 both ways).
     for expected in [200, 401] {
-        let resp = h
-            .http
-            .delete(&url)
-            .header("vmware-api-session-id", &token)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let body = json(&resp.bytes().await.unwrap());
+        let (status, body) =
+            checked(&h, Method::DELETE, session, Auth::Token(&token), &mut f).await;
         assert_eq!(status, expected, "{body}");
-        validate(
-            "DELETE",
-            "/rest/com/vmware/cis/session",
-            status,
-            &body,
-            &mut failures,
-        );
     }
 
     // Any other /rest path is an OPERATION_NOT_FOUND in the /rest form.
-    let resp = h
-        .http
-        .get(h.url("/rest/vcenter/vm"))
-        .header("vmware-api-session-id", &h.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let body = json(&resp.bytes().await.unwrap());
+    let (status, body) = send(&h, Method::GET, "/rest/vcenter/vm", Auth::Harness).await;
+    assert_eq!(status, 404);
     assert_eq!(
         body["type"], "com.vmware.vapi.std.errors.operation_not_found",
         "{body}"
     );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(f.is_empty(), "{}", f.join("\n"));
 }

@@ -15,7 +15,6 @@
 //! Ansible (install: `pip install -r tests/ansible/requirements.txt`).
 //! `GILD_ANSIBLE_PLAYBOOK` names the program when it is not on PATH.
 
-use gild::cli::bench::serve::ServeProcess;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -70,13 +69,7 @@ async fn ansible_vmware_rest_playbook_runs_and_returns_the_simulators_state() {
         }
     }
 
-    let serve = ServeProcess::start(
-        Path::new(env!("CARGO_BIN_EXE_gild")),
-        &[],
-        Duration::from_secs(60),
-    )
-    .await
-    .expect("gild simulator serve starts and prints its banner");
+    let serve = crate::support::serve_process().await;
     let b = serve.banner.clone();
     let ca = b.ca_file.clone().expect("the simulator serves TLS");
     let url = url::Url::parse(&b.url).expect("banner URL");

@@ -5,12 +5,14 @@
 
 use super::{require_action, vm_mut, vm_ref, JsonBody, Params};
 use crate::simulator::error::{ApiError, ApiResult};
+use crate::simulator::machine::{DeviceContext, Machine};
 use crate::simulator::state::Shared;
 use crate::vsphere::wire::*;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use std::collections::BTreeMap;
 
 pub fn router() -> Router<Shared> {
     const VM: &str = "/api/vcenter/vm/{vm}/hardware";
@@ -56,13 +58,27 @@ async fn boot(State(s): State<Shared>, Path(vm): Path<String>) -> ApiResult<Json
     Ok(Json(vm_ref(&s.world(), &vm)?.boot_info()))
 }
 
+/// One of a VM's device maps (`Machine::disks`, `Machine::nics`).
+type DeviceView<T> = fn(&Machine, &DeviceContext) -> BTreeMap<String, T>;
+
+fn devices<T>(s: &Shared, vm: &str, view: DeviceView<T>) -> ApiResult<BTreeMap<String, T>> {
+    let world = s.world();
+    let m = vm_ref(&world, vm)?;
+    Ok(view(m, &world.device_context(m)))
+}
+
+/// The device `key` of a map, or 404 NOT_FOUND naming `what`.
+fn device<T>(mut map: BTreeMap<String, T>, key: &str, what: &str) -> ApiResult<Json<T>> {
+    map.remove(key)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(what, key))
+}
+
 async fn disks(
     State(s): State<Shared>,
     Path(vm): Path<String>,
 ) -> ApiResult<Json<Vec<DiskSummary>>> {
-    let world = s.world();
-    let m = vm_ref(&world, &vm)?;
-    let keys = m.disks(&world.device_context(m)).into_keys();
+    let keys = devices(&s, &vm, Machine::disks)?.into_keys();
     Ok(Json(keys.map(|disk| DiskSummary { disk }).collect()))
 }
 
@@ -70,21 +86,14 @@ async fn disk(
     State(s): State<Shared>,
     Path((vm, disk)): Path<(String, String)>,
 ) -> ApiResult<Json<DiskInfo>> {
-    let world = s.world();
-    let m = vm_ref(&world, &vm)?;
-    m.disks(&world.device_context(m))
-        .remove(&disk)
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("Virtual disk", &disk))
+    device(devices(&s, &vm, Machine::disks)?, &disk, "Virtual disk")
 }
 
 async fn nics(
     State(s): State<Shared>,
     Path(vm): Path<String>,
 ) -> ApiResult<Json<Vec<EthernetSummary>>> {
-    let world = s.world();
-    let m = vm_ref(&world, &vm)?;
-    let keys = m.nics(&world.device_context(m)).into_keys();
+    let keys = devices(&s, &vm, Machine::nics)?.into_keys();
     Ok(Json(keys.map(|nic| EthernetSummary { nic }).collect()))
 }
 
@@ -92,10 +101,9 @@ async fn nic(
     State(s): State<Shared>,
     Path((vm, nic)): Path<(String, String)>,
 ) -> ApiResult<Json<EthernetInfo>> {
-    let world = s.world();
-    let m = vm_ref(&world, &vm)?;
-    m.nics(&world.device_context(m))
-        .remove(&nic)
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("Virtual Ethernet adapter", &nic))
+    device(
+        devices(&s, &vm, Machine::nics)?,
+        &nic,
+        "Virtual Ethernet adapter",
+    )
 }
