@@ -98,6 +98,8 @@ pub fn inventory_for(p: &Pipeline) -> Inventory {
         disk_gib: 128,
         tools_version: "12.1.5".into(),
         hostname: None,
+        // A Server install with a page file, as the simulator's default.
+        guest_used_gib: 16,
     };
     Inventory {
         dhcp_subnet: p
@@ -113,6 +115,7 @@ pub fn inventory_for(p: &Pipeline) -> Inventory {
                 name: cluster,
                 ha_enabled: true,
                 drs_enabled: true,
+                hosts: None,
                 resource_pools: if pool.is_empty() { vec![] } else { vec![pool] },
             }],
             datastores: vec![DatastoreSeed {

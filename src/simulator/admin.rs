@@ -5,9 +5,9 @@
 
 use super::faults::{FaultEngine, FaultSpec};
 use super::server::LogEntry;
-use super::state::Shared;
-use crate::vsphere::wire::PowerState;
+use super::state::{Cluster, Datacenter, Datastore, Folder, Host, Network, ResourcePool, Shared};
 use crate::vsphere::wire::VmId;
+use crate::vsphere::wire::{HardwareVersion, PowerState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -28,6 +28,36 @@ pub struct VmState {
     pub tools_running: bool,
     pub hostname: String,
     pub ip_address: Option<String>,
+    /// The pool it runs in (its cluster's root pool unless placed).
+    pub resource_pool: Option<String>,
+    pub hardware_version: HardwareVersion,
+    pub cpu_count: i64,
+    pub memory_mib: i64,
+    pub disk_bytes: u64,
+    pub tools_version_number: i64,
+    pub mac_address: String,
+}
+
+/// The inventory as the simulator holds it, for tests that compare what a
+/// client was told with what is there (`GET /_sim/inventory`). Objects
+/// serialise with vCenter's key names (`datacenter`, `type`, `free_space`).
+#[derive(Clone, Debug, Serialize)]
+pub struct InventoryState {
+    pub datacenters: Vec<Datacenter>,
+    pub folders: Vec<FolderState>,
+    pub datastores: Vec<Datastore>,
+    pub resource_pools: Vec<ResourcePool>,
+    pub clusters: Vec<Cluster>,
+    pub networks: Vec<Network>,
+    pub hosts: Vec<Host>,
+}
+
+/// A folder and its inventory path (`/dc1/vm/builds`).
+#[derive(Clone, Debug, Serialize)]
+pub struct FolderState {
+    #[serde(flatten)]
+    pub folder: Folder,
+    pub path: String,
 }
 
 /// Cheap-to-clone control over a running simulator.
@@ -73,8 +103,35 @@ impl Admin {
                 tools_running: vm.tools_running(now),
                 hostname: vm.guest().hostname().to_string(),
                 ip_address: vm.guest_ip(now, world.subnet),
+                resource_pool: vm.placement().resource_pool.as_ref().map(|p| p.to_string()),
+                hardware_version: vm.hardware_version(),
+                cpu_count: vm.cpu_info().count,
+                memory_mib: vm.memory_info().size_mib,
+                disk_bytes: vm.disk_bytes(),
+                tools_version_number: vm.tools_version().to_number(),
+                mac_address: vm.mac_address(),
             })
             .collect()
+    }
+
+    pub fn inventory(&self) -> InventoryState {
+        let world = self.shared.world();
+        InventoryState {
+            datacenters: world.datacenters.clone(),
+            folders: world
+                .folders
+                .values()
+                .map(|f| FolderState {
+                    folder: f.clone(),
+                    path: world.folder_path(&f.id),
+                })
+                .collect(),
+            datastores: world.datastores.values().cloned().collect(),
+            resource_pools: world.resource_pools.clone(),
+            clusters: world.clusters.clone(),
+            networks: world.networks.clone(),
+            hosts: world.hosts.clone(),
+        }
     }
 
     pub fn vm_by_name(&self, name: &str) -> Option<VmState> {
@@ -127,6 +184,7 @@ pub(crate) fn router() -> Router<Shared> {
             get(get_faults).put(put_faults).delete(delete_faults),
         )
         .route("/_sim/vms", get(get_vms))
+        .route("/_sim/inventory", get(get_inventory))
         .route("/_sim/vms/{vm}/file", get(get_guest_file))
         .route("/_sim/vms/{vm}/services", get(get_services))
         .route("/_sim/requests", get(get_requests))
@@ -173,6 +231,10 @@ async fn delete_faults(State(s): State<Shared>) -> StatusCode {
 
 async fn get_vms(State(s): State<Shared>) -> Json<Vec<VmState>> {
     Json(admin(s).vms())
+}
+
+async fn get_inventory(State(s): State<Shared>) -> Json<InventoryState> {
+    Json(admin(s).inventory())
 }
 
 #[derive(serde::Deserialize)]

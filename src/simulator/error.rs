@@ -96,6 +96,52 @@ impl ApiError {
     }
 }
 
+/// A vAPI error as the older `/rest` API answers it:
+/// `{"type": "com.vmware.vapi.std.errors.unauthenticated", "value":
+/// {"messages": [...]}}` with the same status as under `/api` (cis.json,
+/// `vapi.std.errors.*_error`; a real answer recorded in
+/// vmware/terraform-provider-vsphere#756).
+#[derive(Debug, Clone)]
+pub struct RestError(pub ApiError);
+
+impl From<ApiError> for RestError {
+    fn from(e: ApiError) -> Self {
+        RestError(e)
+    }
+}
+
+impl IntoResponse for RestError {
+    fn into_response(self) -> Response {
+        let body = self.0.body;
+        let mut value = serde_json::json!({ "messages": body.messages });
+        if let Some(data) = body.data {
+            value["data"] = data;
+        }
+        let rest = serde_json::json!({
+            "type": format!(
+                "com.vmware.vapi.std.errors.{}",
+                body.error_type.as_wire().to_ascii_lowercase()
+            ),
+            "value": value,
+        });
+        with_status(body.error_type, Json(rest))
+    }
+}
+
+/// The status of `error_type` (and the Basic challenge a 401 carries).
+fn with_status(error_type: ErrorType, body: impl IntoResponse) -> Response {
+    let status =
+        StatusCode::from_u16(error_type.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, body).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            "www-authenticate",
+            axum::http::HeaderValue::from_static("Basic realm=\"VAPI endpoint\""),
+        );
+    }
+    response
+}
+
 /// A machine's refusal as `/api` answers it.
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
@@ -113,16 +159,7 @@ impl From<Refusal> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.body.error_type.http_status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, Json(self.body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                "www-authenticate",
-                axum::http::HeaderValue::from_static("Basic realm=\"VAPI endpoint\""),
-            );
-        }
-        response
+        with_status(self.body.error_type, Json(self.body))
     }
 }
 

@@ -50,6 +50,18 @@ pub struct ClusterSeed {
     /// Child pools of the cluster's root pool `Resources`.
     #[serde(default)]
     pub resource_pools: Vec<String>,
+    /// ESXi host names; a cluster without the field has one host,
+    /// `esxi-01.<cluster>.sim`.
+    #[serde(default)]
+    pub hosts: Option<Vec<String>>,
+}
+
+impl ClusterSeed {
+    pub fn host_names(&self) -> Vec<String> {
+        self.hosts
+            .clone()
+            .unwrap_or_else(|| vec![format!("esxi-01.{}.sim", self.name)])
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -99,6 +111,11 @@ pub struct VmSeed {
     pub memory_mib: i64,
     #[serde(default = "default_disk")]
     pub disk_gib: u64,
+    /// How much of the system disk the installed guest fills (Windows,
+    /// updates, page file): `C:\` reports `disk_gib` minus the boot
+    /// partitions minus this as free space.
+    #[serde(default = "default_guest_used")]
+    pub guest_used_gib: u64,
     #[serde(default = "default_tools")]
     pub tools_version: String,
     /// Guest hostname; defaults to the VM name cut to 15 characters (NetBIOS).
@@ -137,6 +154,11 @@ fn default_memory() -> i64 {
 fn default_disk() -> u64 {
     40
 }
+fn default_guest_used() -> u64 {
+    // A Windows Server 2022 Desktop Experience install with a page file;
+    // Microsoft's minimum system disk is 32 GB.
+    16
+}
 fn default_tools() -> String {
     "12.1.5".into()
 }
@@ -144,6 +166,10 @@ fn default_tools() -> String {
 impl VmSeed {
     pub fn disk_bytes(&self) -> u64 {
         self.disk_gib.saturating_mul(GIB)
+    }
+
+    pub fn guest_used_bytes(&self) -> u64 {
+        self.guest_used_gib.saturating_mul(GIB)
     }
 
     pub fn hostname(&self) -> String {
@@ -285,6 +311,12 @@ impl Inventory {
                 }
                 if crate::simulator::guest::GuestOs::from_vapi(&vm.guest_os).is_none() {
                     return Err(format!("{at}.guest_os: expected WINDOWS_SERVER_2019, WINDOWS_SERVER_2021 (2022) or WINDOWS_SERVER_2025, got {:?}", vm.guest_os));
+                }
+                if vm.guest_used_gib >= vm.disk_gib {
+                    return Err(format!(
+                        "{at}.guest_used_gib: {} does not fit on a disk of disk_gib {}",
+                        vm.guest_used_gib, vm.disk_gib
+                    ));
                 }
                 if vm.template && vm.power_state != PowerState::PoweredOff {
                     return Err(format!("{at}.power_state: a template must be POWERED_OFF"));

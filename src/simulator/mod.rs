@@ -1,7 +1,7 @@
 //! The embedded vCenter simulator.
 //!
 //! It speaks vCenter's wire contract (`/api` vAPI JSON and `/sdk/vim25`
-//! VI/JSON, see shared/vsphere-api/CONTRACT.md) over HTTPS with a generated
+//! VI/JSON, see tests/contract/vsphere-api/CONTRACT.md) over HTTPS with a generated
 //! CA, backed by an in-memory inventory whose VMs each carry a modelled
 //! Windows guest (`guest`). Tests start it in-process with [`start`]; the
 //! CLI serves it with `gild simulator serve`.
@@ -37,7 +37,7 @@ pub mod timing;
 pub mod tls;
 pub mod vi;
 
-pub use admin::{Admin, VmState};
+pub use admin::{Admin, InventoryState, VmState};
 pub use config::{SimulatorConfig, VI_RELEASES};
 pub use error::SimulatorError;
 pub use faults::{FaultKind, FaultRule, FaultSpec, Trigger};

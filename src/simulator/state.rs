@@ -10,12 +10,14 @@ use super::machine::{DeviceContext, Machine, MachineSeed, NetworkRef, Placement,
 use super::timing::Timing;
 use crate::vsphere::wire::*;
 use crate::vsphere::wire::{DatastoreType, FolderType, NetworkType};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tokio::time::Instant;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Datacenter {
+    #[serde(rename = "datacenter")]
     pub id: DatacenterId,
     pub name: String,
     pub vm_folder: FolderId,
@@ -24,28 +26,44 @@ pub struct Datacenter {
     pub network_folder: FolderId,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Folder {
+    #[serde(rename = "folder")]
     pub id: FolderId,
     pub name: String,
+    #[serde(rename = "type")]
     pub folder_type: FolderType,
     pub parent: Option<FolderId>,
     pub datacenter: Option<DatacenterId>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Cluster {
+    #[serde(rename = "cluster")]
     pub id: ClusterId,
     pub name: String,
     pub datacenter: DatacenterId,
     pub folder: FolderId,
     pub ha_enabled: bool,
     pub drs_enabled: bool,
+    #[serde(rename = "resource_pool")]
     pub root_pool: ResourcePoolId,
 }
 
-#[derive(Clone, Debug)]
+/// An ESXi host of a cluster; always connected and powered on.
+#[derive(Clone, Debug, Serialize)]
+pub struct Host {
+    #[serde(rename = "host")]
+    pub id: HostId,
+    pub name: String,
+    pub datacenter: DatacenterId,
+    pub cluster: ClusterId,
+    pub folder: FolderId,
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct ResourcePool {
+    #[serde(rename = "resource_pool")]
     pub id: ResourcePoolId,
     pub name: String,
     pub datacenter: DatacenterId,
@@ -53,21 +71,26 @@ pub struct ResourcePool {
     pub parent: Option<ResourcePoolId>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Datastore {
+    #[serde(rename = "datastore")]
     pub id: DatastoreId,
     pub name: String,
+    #[serde(rename = "type")]
     pub datastore_type: DatastoreType,
     pub datacenter: DatacenterId,
     pub folder: FolderId,
     pub capacity: u64,
+    #[serde(rename = "free_space")]
     pub free: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Network {
+    #[serde(rename = "network")]
     pub id: NetworkId,
     pub name: String,
+    #[serde(rename = "type")]
     pub network_type: NetworkType,
     pub datacenter: DatacenterId,
     pub folder: FolderId,
@@ -127,6 +150,7 @@ pub struct World {
     pub datacenters: Vec<Datacenter>,
     pub folders: BTreeMap<FolderId, Folder>,
     pub clusters: Vec<Cluster>,
+    pub hosts: Vec<Host>,
     pub resource_pools: Vec<ResourcePool>,
     pub datastores: BTreeMap<DatastoreId, Datastore>,
     pub networks: Vec<Network>,
@@ -147,6 +171,7 @@ impl World {
             datacenters: vec![],
             folders: BTreeMap::new(),
             clusters: vec![],
+            hosts: vec![],
             resource_pools: vec![],
             datastores: BTreeMap::new(),
             networks: vec![],
@@ -235,6 +260,16 @@ impl World {
                     parent: Some(root_pool.clone()),
                 });
             }
+            for name in c.host_names() {
+                let host = HostId::new(self.mint(HostId::PREFIX));
+                self.hosts.push(Host {
+                    id: host,
+                    name,
+                    datacenter: dc_id.clone(),
+                    cluster: id.clone(),
+                    folder: host_folder.clone(),
+                });
+            }
             self.clusters.push(Cluster {
                 id,
                 name: c.name.clone(),
@@ -261,7 +296,14 @@ impl World {
             );
         }
         for n in &seed.networks {
-            let id = NetworkId::new(self.mint(NetworkId::PREFIX));
+            // vCenter names distributed port groups `dvportgroup-N` and
+            // standard ones `network-N` (vmware.vmware_rest 4.9.0
+            // `vcenter_network_info` sample: network-1016, dvportgroup-1021).
+            let prefix = match n.network_type {
+                NetworkType::DistributedPortgroup => "dvportgroup-",
+                _ => NetworkId::PREFIX,
+            };
+            let id = NetworkId::new(self.mint(prefix));
             self.networks.push(Network {
                 id,
                 name: n.name.clone(),
@@ -315,6 +357,7 @@ impl World {
                     datacenter: dc_id.clone(),
                     folder,
                     datastore,
+                    host: cluster.as_ref().and_then(|c| self.first_host(c)),
                     cluster,
                     resource_pool,
                     network,
@@ -359,6 +402,14 @@ impl World {
             };
         }
         parent
+    }
+
+    /// The host a VM placed in `cluster` runs on (the first: DRS is not modelled).
+    pub fn first_host(&self, cluster: &ClusterId) -> Option<HostId> {
+        self.hosts
+            .iter()
+            .find(|h| &h.cluster == cluster)
+            .map(|h| h.id.clone())
     }
 
     /// A fresh id with vCenter's prefix (`vm-42`).

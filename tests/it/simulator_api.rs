@@ -346,6 +346,14 @@ async fn inventory_file_seeds_the_world() {
     let (_, vms) = h.get("/api/vcenter/vm?power_states=POWERED_ON").await;
     assert_eq!(vms.as_array().unwrap().len(), 1, "{vms}");
     assert_eq!(vms[0]["name"], "jump-host");
+    let (_, hosts) = h.get("/api/vcenter/host").await;
+    let names: Vec<&str> = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["esxi-a.lab.example", "esxi-b.lab.example"]);
 }
 
 /// Polls an `/api` task until it leaves RUNNING. With instant timing the

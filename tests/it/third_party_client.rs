@@ -6,7 +6,6 @@
 //!
 //! Missing python3 or `requests` FAILS the test (CI installs them).
 
-use gild::cli::bench::serve::ServeProcess;
 use std::path::Path;
 use std::time::Duration;
 
@@ -27,13 +26,7 @@ async fn python_requests_client_passes_against_gild_simulator_serve() {
         Err(e) => panic!("python3 is not available ({e}); {INSTALL_HINT}"),
     }
 
-    let serve = ServeProcess::start(
-        Path::new(env!("CARGO_BIN_EXE_gild")),
-        &[],
-        Duration::from_secs(60),
-    )
-    .await
-    .expect("gild simulator serve starts and prints its banner");
+    let serve = crate::support::serve_process().await;
     let b = serve.banner.clone();
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/vsphere_requests_client.py");

@@ -234,6 +234,40 @@ impl Machine {
     }
 }
 
+/// What Windows Setup's UEFI/GPT layout puts before `C:\` on the system
+/// disk: a 100 MB EFI system partition, the 16 MB MSR and a Windows RE
+/// tools partition of at least 300 MB, here 500 (Microsoft, "UEFI/GPT-based
+/// hard drive partitions").
+const BOOT_PARTITIONS_BYTES: u64 = (100 + 16 + 500) * 1024 * 1024;
+
+impl Machine {
+    /// `GET /api/vcenter/vm/{vm}/guest/local-filesystem`: what VMware Tools
+    /// reports of the guest's volumes, `C:\` on the system disk. Tools must
+    /// be running (503 otherwise, like vCenter).
+    pub fn local_filesystems(
+        &self,
+        now: tokio::time::Instant,
+    ) -> Result<BTreeMap<String, LocalFilesystemInfo>, super::Refusal> {
+        if !self.tools_running(now) {
+            return Err(super::Refusal::ToolsNotRunning(self.id.clone()));
+        }
+        let capacity = self.disk_bytes.saturating_sub(BOOT_PARTITIONS_BYTES);
+        let mut volumes = BTreeMap::new();
+        volumes.insert(
+            "C:\\".to_string(),
+            LocalFilesystemInfo {
+                capacity: capacity as i64,
+                free_space: capacity.saturating_sub(self.guest_used_bytes) as i64,
+                filesystem: Some("NTFS".into()),
+                mappings: Some(vec![VirtualDiskMapping {
+                    disk: DISK_KEY.to_string(),
+                }]),
+            },
+        );
+        Ok(volumes)
+    }
+}
+
 /// A distributed switch uuid in vCenter's spaced-hex form
 /// (`50 2a 8c 3e 1f 0b 4d 6a-9c 7e 21 5d 3f 80 aa 01`), derived from the
 /// port group id so it is stable.

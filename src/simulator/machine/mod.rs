@@ -47,6 +47,8 @@ pub struct Placement {
     pub folder: FolderId,
     pub datastore: DatastoreId,
     pub cluster: Option<ClusterId>,
+    /// The host it runs on: the first host of its cluster.
+    pub host: Option<HostId>,
     pub resource_pool: Option<ResourcePoolId>,
     pub network: Option<NetworkId>,
 }
@@ -138,6 +140,8 @@ pub struct Machine {
     cpu_count: i64,
     memory_mib: i64,
     disk_bytes: u64,
+    /// What the installed guest fills of the system disk.
+    guest_used_bytes: u64,
     tools_version: ToolsVersion,
     tools_upgrade_policy: ToolsUpgradePolicy,
     installer_connected: bool,
@@ -179,6 +183,7 @@ impl Machine {
             cpu_count: vm.cpu_count,
             memory_mib: vm.memory_mib,
             disk_bytes: vm.disk_bytes(),
+            guest_used_bytes: vm.guest_used_bytes(),
             // The inventory loader refuses an unparsable version.
             tools_version: ToolsVersion::parse(&vm.tools_version).unwrap_or(BUNDLED_TOOLS),
             tools_upgrade_policy: ToolsUpgradePolicy::Manual,

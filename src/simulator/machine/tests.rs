@@ -8,6 +8,7 @@ fn placement() -> Placement {
         folder: FolderId::new("group-v1"),
         datastore: DatastoreId::new("datastore-1"),
         cluster: None,
+        host: None,
         resource_pool: None,
         network: None,
     }

@@ -25,7 +25,11 @@ impl Machine {
             install_attempt_count: Some(1),
             error: None,
             version_number: Some(self.tools_version.to_number()),
-            version: Some(self.tools_version.to_string()),
+            // vCenter sends the version number again as a decimal string
+            // (vmware.vmware_rest 4.9.0 `vcenter_vm_tools_info` sample:
+            // `version: '10346'` beside `version_number: 10346`); the
+            // dotted form is the client's to derive.
+            version: Some(self.tools_version.to_number().to_string()),
             upgrade_policy: self.tools_upgrade_policy,
             version_status: Some(status),
             install_type: Some(ToolsInstallType::Msi),

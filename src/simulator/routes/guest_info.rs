@@ -1,6 +1,7 @@
 //! What VMware Tools reports about the guest: identity, networking,
-//! interfaces and operations readiness. All answer 503 SERVICE_UNAVAILABLE
-//! while tools are not running (or have not reported yet), like vCenter.
+//! interfaces, routes, local filesystems and operations readiness. All
+//! answer 503 SERVICE_UNAVAILABLE while tools are not running (or have not
+//! reported yet), like vCenter.
 
 use super::vm_ref;
 use crate::simulator::error::{ApiError, ApiResult};
@@ -10,6 +11,7 @@ use crate::vsphere::wire::*;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use std::collections::BTreeMap;
 use tokio::time::Instant;
 
 pub fn router() -> Router<Shared> {
@@ -19,6 +21,11 @@ pub fn router() -> Router<Shared> {
         .route(
             "/api/vcenter/vm/{vm}/guest/networking/interfaces",
             get(interfaces),
+        )
+        .route("/api/vcenter/vm/{vm}/guest/networking/routes", get(routes))
+        .route(
+            "/api/vcenter/vm/{vm}/guest/local-filesystem",
+            get(local_filesystem),
         )
         .route("/api/vcenter/vm/{vm}/guest/operations", get(operations))
 }
@@ -64,20 +71,79 @@ async fn identity(
     }))
 }
 
+fn gateway(subnet: [u8; 3]) -> String {
+    format!("{}.{}.{}.1", subnet[0], subnet[1], subnet[2])
+}
+
 async fn networking(
     State(s): State<Shared>,
     Path(vm): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<GuestNetworkingInfo>> {
     let world = s.world();
     let m = with_tools(&world, &vm)?;
-    let gateway = format!(
-        "{}.{}.{}.1",
-        world.subnet[0], world.subnet[1], world.subnet[2]
-    );
-    Ok(Json(serde_json::json!({
-        "dns_values": {"host_name": m.guest().hostname(), "domain_name": ""},
-        "dns": {"ip_addresses": [gateway], "search_domains": []},
-    })))
+    Ok(Json(GuestNetworkingInfo {
+        dns_values: Some(DnsAssignedValues {
+            host_name: m.guest().hostname().to_string(),
+            domain_name: String::new(),
+        }),
+        dns: Some(DnsConfigInfo {
+            ip_addresses: vec![gateway(world.subnet)],
+            search_domains: vec![],
+        }),
+    }))
+}
+
+/// The guest's IPv4 routing table as Windows builds it for one NIC with a
+/// DHCP lease: default route via the gateway, the on-link subnet, the host
+/// and broadcast routes, loopback and multicast. With an APIPA address
+/// there is no gateway and the on-link subnet is 169.254.0.0/16.
+async fn routes(
+    State(s): State<Shared>,
+    Path(vm): Path<String>,
+) -> ApiResult<Json<Vec<GuestRouteInfo>>> {
+    let world = s.world();
+    let m = with_tools(&world, &vm)?;
+    let route =
+        |network: &str, prefix_length: i64, gateway: Option<String>, nic: bool| GuestRouteInfo {
+            network: network.to_string(),
+            prefix_length,
+            gateway_address: gateway,
+            interface_index: nic.then_some(0),
+        };
+    let mut table = vec![
+        route("127.0.0.0", 8, None, false),
+        route("127.0.0.1", 32, None, false),
+        route("224.0.0.0", 4, None, true),
+        route("255.255.255.255", 32, None, true),
+    ];
+    if let Some(ip) = m.guest_ip(Instant::now(), world.subnet) {
+        let mut on_link = if m.apipa() {
+            vec![
+                route("169.254.0.0", 16, None, true),
+                route("169.254.255.255", 32, None, true),
+            ]
+        } else {
+            let [a, b, c] = world.subnet;
+            vec![
+                route("0.0.0.0", 0, Some(gateway(world.subnet)), true),
+                route(&format!("{a}.{b}.{c}.0"), 24, None, true),
+                route(&format!("{a}.{b}.{c}.255"), 32, None, true),
+            ]
+        };
+        on_link.push(route(&ip, 32, None, true));
+        table.splice(0..0, on_link);
+    }
+    Ok(Json(table))
+}
+
+async fn local_filesystem(
+    State(s): State<Shared>,
+    Path(vm): Path<String>,
+) -> ApiResult<Json<BTreeMap<String, LocalFilesystemInfo>>> {
+    let world = s.world();
+    Ok(Json(
+        vm_ref(&world, &vm)?.local_filesystems(Instant::now())?,
+    ))
 }
 
 async fn interfaces(

@@ -4,6 +4,7 @@
 
 pub mod filesystem;
 pub mod guest_info;
+pub mod hardware;
 pub mod inventory;
 pub mod power;
 pub mod processes;
@@ -29,15 +30,21 @@ use std::collections::BTreeMap;
 /// The name of the session header on `/api` and `/sdk`.
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
-/// Every `/api` operation the simulator serves, named as VMware's OpenAPI
-/// description names them: method and path, `?action=` included. Only
-/// `system?action=hello` (8.0.2+) is missing from the 7.0.3 description.
-/// `tests/simulator_routes.rs` checks this list against that description
-/// and against the live router, so neither can drift silently.
+/// Every `/api` (and `/rest` session) operation the simulator serves,
+/// named as VMware's OpenAPI description names them: method and path,
+/// `?action=` included. Missing from the 7.0.3 description: only
+/// `system?action=hello` (8.0.2+) and `GET` of the `/rest` session (in
+/// VMware's current reference). `tests/it/simulator_routes.rs` checks this list
+/// against that description and against the live router, so neither can
+/// drift silently.
 pub const API_OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/api/session"),
     ("GET", "/api/session"),
     ("DELETE", "/api/session"),
+    ("POST", "/rest/com/vmware/cis/session"),
+    ("DELETE", "/rest/com/vmware/cis/session"),
+    ("POST", "/rest/com/vmware/cis/session?~action=get"),
+    ("GET", "/rest/com/vmware/cis/session"),
     ("POST", "/api/vcenter/system?action=hello"),
     ("GET", "/api/vcenter/datacenter"),
     ("GET", "/api/vcenter/folder"),
@@ -45,6 +52,11 @@ pub const API_OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/api/vcenter/resource-pool"),
     ("GET", "/api/vcenter/cluster"),
     ("GET", "/api/vcenter/network"),
+    ("GET", "/api/vcenter/host"),
+    ("GET", "/api/vcenter/datacenter/{datacenter}"),
+    ("GET", "/api/vcenter/datastore/{datastore}"),
+    ("GET", "/api/vcenter/resource-pool/{resource_pool}"),
+    ("GET", "/api/vcenter/cluster/{cluster}"),
     ("GET", "/api/vcenter/vm"),
     ("POST", "/api/vcenter/vm?action=clone"),
     ("GET", "/api/cis/tasks/{task}"),
@@ -60,6 +72,13 @@ pub const API_OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/api/vcenter/vm/{vm}/guest/power?action=reboot"),
     ("GET", "/api/vcenter/vm/{vm}/hardware"),
     ("POST", "/api/vcenter/vm/{vm}/hardware?action=upgrade"),
+    ("GET", "/api/vcenter/vm/{vm}/hardware/cpu"),
+    ("GET", "/api/vcenter/vm/{vm}/hardware/memory"),
+    ("GET", "/api/vcenter/vm/{vm}/hardware/boot"),
+    ("GET", "/api/vcenter/vm/{vm}/hardware/disk"),
+    ("GET", "/api/vcenter/vm/{vm}/hardware/disk/{disk}"),
+    ("GET", "/api/vcenter/vm/{vm}/hardware/ethernet"),
+    ("GET", "/api/vcenter/vm/{vm}/hardware/ethernet/{nic}"),
     ("GET", "/api/vcenter/vm/{vm}/tools"),
     ("PATCH", "/api/vcenter/vm/{vm}/tools"),
     ("POST", "/api/vcenter/vm/{vm}/tools?action=upgrade"),
@@ -75,6 +94,8 @@ pub const API_OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/api/vcenter/vm/{vm}/guest/identity"),
     ("GET", "/api/vcenter/vm/{vm}/guest/networking"),
     ("GET", "/api/vcenter/vm/{vm}/guest/networking/interfaces"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/networking/routes"),
+    ("GET", "/api/vcenter/vm/{vm}/guest/local-filesystem"),
     ("GET", "/api/vcenter/vm/{vm}/guest/operations"),
     ("POST", "/api/vcenter/vm/{vm}/guest/processes?action=create"),
     ("POST", "/api/vcenter/vm/{vm}/guest/processes?action=list"),
@@ -118,6 +139,7 @@ pub fn api_router(shared: Shared) -> Router<Shared> {
         .merge(inventory::router())
         .merge(vm::router())
         .merge(power::router())
+        .merge(hardware::router())
         .merge(tools::router())
         .merge(guest_info::router())
         .merge(processes::router())

@@ -1,8 +1,8 @@
-//! Power (`/power`), guest power (`/guest/power`) and virtual hardware
-//! (`/hardware`) of one VM. The rules live in [`Machine`]; these handlers
-//! parse, pick the method and spend the simulated delays.
+//! Power (`/power`) and guest power (`/guest/power`) of one VM. The rules
+//! live in [`crate::simulator::machine::Machine`]; these handlers parse,
+//! pick the method and spend the simulated delays.
 
-use super::{require_action, unknown_action, vm_mut, vm_ref, JsonBody, Params};
+use super::{unknown_action, vm_mut, vm_ref, Params};
 use crate::simulator::error::ApiResult;
 use crate::simulator::machine::BootFaults;
 use crate::simulator::state::Shared;
@@ -22,10 +22,6 @@ pub fn router() -> Router<Shared> {
         .route(
             "/api/vcenter/vm/{vm}/guest/power",
             get(guest_power_get).post(guest_power_action),
-        )
-        .route(
-            "/api/vcenter/vm/{vm}/hardware",
-            get(hardware_get).post(hardware_action),
         )
 }
 
@@ -92,24 +88,5 @@ async fn guest_power_action(
             ))
         }
     }
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn hardware_get(
-    State(s): State<Shared>,
-    Path(vm): Path<String>,
-) -> ApiResult<Json<HardwareInfo>> {
-    let world = s.world();
-    Ok(Json(vm_ref(&world, &vm)?.hardware_info()))
-}
-
-async fn hardware_action(
-    State(s): State<Shared>,
-    Path(vm): Path<String>,
-    params: Params,
-    JsonBody(spec): JsonBody<HardwareUpgradeSpec>,
-) -> ApiResult<StatusCode> {
-    require_action(&params, "upgrade", "/api/vcenter/vm/{vm}/hardware")?;
-    vm_mut(&mut s.world(), &vm)?.upgrade_hardware(spec.version)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -42,6 +42,14 @@ async fn list(State(s): State<Shared>, params: Params) -> ApiResult<Json<Vec<VmS
                 .as_ref()
                 .is_some_and(|p| allows(params.all("resource_pools"), p.as_str()))
     };
+    let host_ok = |vm: &Machine| {
+        params.all("hosts").is_empty()
+            || vm
+                .placement()
+                .host
+                .as_ref()
+                .is_some_and(|h| allows(params.all("hosts"), h.as_str()))
+    };
     Ok(Json(
         world
             .vms
@@ -58,7 +66,7 @@ async fn list(State(s): State<Shared>, params: Params) -> ApiResult<Json<Vec<VmS
                     && (power.is_empty() || power.contains(&vm.power()))
                     && cluster_ok(vm)
                     && pool_ok(vm)
-                    && params.all("hosts").is_empty()
+                    && host_ok(vm)
             })
             .map(Machine::summary)
             .collect(),
@@ -161,6 +169,10 @@ fn plan_clone(world: &World, spec: &CloneSpec) -> ApiResult<ClonePlan> {
     }
     Ok(ClonePlan {
         placement: Placement {
+            host: match &cluster {
+                Some(c) if from.cluster.as_ref() != Some(c) => world.first_host(c),
+                _ => from.host.clone(),
+            },
             datacenter: world
                 .folder_datacenter(&folder)
                 .unwrap_or_else(|| from.datacenter.clone()),

@@ -7,12 +7,17 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-/// One answered `/api`, `/sdk` or transfer request.
+/// One answered `/api`, `/rest`, `/sdk` or transfer request, matched by a
+/// route or not.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogEntry {
     pub method: String,
-    /// The route template, `?action=` included (`/api/vcenter/vm/{vm}/power?action=start`).
+    /// The route template, `?action=` included
+    /// (`/api/vcenter/vm/{vm}/power?action=start`), or `<unmatched>`.
     pub route: String,
+    /// The path as requested (`/api/vcenter/vm/vm-42/power?action=start`),
+    /// its action the only query parameter kept.
+    pub path: String,
     pub status: u16,
 }
 

@@ -79,23 +79,35 @@ pub async fn accept_loop(
     }
 }
 
+/// The `?action=` (`/api`) or `?~action=` (`/rest`) of a request, as the
+/// suffix route names carry it. Other query parameters stay out of the log:
+/// a transfer URL's `token=` is a credential.
+fn action_suffix(req: &Request) -> String {
+    let Some(q) = req.uri().query() else {
+        return String::new();
+    };
+    url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == "action" || k == "~action")
+        .map(|(k, v)| format!("?{k}={v}"))
+        .unwrap_or_default()
+}
+
 /// The route as the request log and fault rules name it: the matched
-/// template plus `?action=` when present.
+/// template plus `?action=` when present, or `<unmatched>`.
 pub fn route_template(req: &Request) -> String {
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "<unmatched>".to_string());
-    let action = req.uri().query().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "action")
-            .map(|(_, v)| v.into_owned())
-    });
-    match action {
-        Some(a) => format!("{path}?action={a}"),
-        None => path,
+    match req.extensions().get::<MatchedPath>() {
+        Some(m) => format!("{}{}", m.as_str(), action_suffix(req)),
+        None => UNMATCHED.to_string(),
     }
+}
+
+/// The route of a request no route matched.
+pub const UNMATCHED: &str = "<unmatched>";
+
+/// The request's own path (and action), as the log records it next to the
+/// route, so an unmatched call still says what it asked for.
+fn request_path(req: &Request) -> String {
+    format!("{}{}", req.uri().path(), action_suffix(req))
 }
 
 /// Faults, then the handler, then the request log. Runs for every route
@@ -106,6 +118,7 @@ pub async fn observe(State(shared): State<Shared>, req: Request, next: Next) -> 
     }
     let method = req.method().to_string();
     let route = route_template(&req);
+    let path = request_path(&req);
     let faults = shared.faults.for_request(&method, &route);
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
@@ -118,6 +131,7 @@ pub async fn observe(State(shared): State<Shared>, req: Request, next: Next) -> 
             shared.metrics.record(LogEntry {
                 method,
                 route,
+                path,
                 status: 0,
             });
             // The connection task drops this future together with the socket.
@@ -138,6 +152,7 @@ pub async fn observe(State(shared): State<Shared>, req: Request, next: Next) -> 
     shared.metrics.record(LogEntry {
         method,
         route,
+        path,
         status: response.status().as_u16(),
     });
     response
@@ -145,7 +160,7 @@ pub async fn observe(State(shared): State<Shared>, req: Request, next: Next) -> 
 
 /// Unknown path or unknown method: vCenter answers with its own error body,
 /// not axum's empty 404/405 — a vAPI error under `/api`, a VI fault under
-/// `/sdk`. 404 OPERATION_NOT_FOUND for both path and method is our reading
+/// `/sdk`, the `/rest` error wrapping under `/rest`. 404 OPERATION_NOT_FOUND for both path and method is our reading
 /// of vapi-runtime (CONTRACT.md maps OPERATION_NOT_FOUND to 404); the exact
 /// status vCenter uses for a wrong method is not confirmed by a source.
 pub async fn not_found(req: Request) -> Response {
@@ -158,5 +173,9 @@ pub async fn not_found(req: Request) -> Response {
         fault.status = axum::http::StatusCode::NOT_FOUND;
         return fault.into_response();
     }
-    ApiError::operation_not_found(method, path).into_response()
+    let error = ApiError::operation_not_found(method, path);
+    if path.starts_with("/rest/") {
+        return crate::simulator::error::RestError(error).into_response();
+    }
+    error.into_response()
 }

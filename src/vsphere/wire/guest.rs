@@ -53,6 +53,57 @@ pub struct GuestInterfaceInfo {
     pub ip: Option<IpConfigInfo>,
 }
 
+/// `GET /api/vcenter/vm/{vm}/guest/networking` (`VcenterVmGuestNetworkingInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GuestNetworkingInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_values: Option<DnsAssignedValues>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsConfigInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DnsAssignedValues {
+    pub host_name: String,
+    pub domain_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DnsConfigInfo {
+    pub ip_addresses: Vec<String>,
+    pub search_domains: Vec<String>,
+}
+
+/// An item of `GET /api/vcenter/vm/{vm}/guest/networking/routes`
+/// (`VcenterVmGuestNetworkingRoutesInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GuestRouteInfo {
+    pub network: String,
+    pub prefix_length: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface_index: Option<i64>,
+}
+
+/// A value of `GET /api/vcenter/vm/{vm}/guest/local-filesystem`, keyed by
+/// mount point (`VcenterVmGuestLocalFilesystemInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocalFilesystemInfo {
+    pub capacity: i64,
+    pub free_space: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mappings: Option<Vec<VirtualDiskMapping>>,
+}
+
+/// Which virtual disk (device key) backs a guest filesystem.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VirtualDiskMapping {
+    pub disk: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GuestOperationsInfo {
     pub guest_operations_ready: bool,

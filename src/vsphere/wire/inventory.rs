@@ -71,3 +71,74 @@ pub struct NetworkSummary {
     #[serde(rename = "type")]
     pub network_type: NetworkType,
 }
+
+// ---------- inventory objects by id ----------
+
+/// `GET /api/vcenter/datacenter/{datacenter}` (`VcenterDatacenterInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatacenterInfo {
+    pub name: String,
+    pub datastore_folder: FolderId,
+    pub host_folder: FolderId,
+    pub network_folder: FolderId,
+    pub vm_folder: FolderId,
+}
+
+/// `GET /api/vcenter/datastore/{datastore}` (`VcenterDatastoreInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatastoreInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub datastore_type: DatastoreType,
+    pub accessible: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub free_space: Option<i64>,
+    pub multiple_host_access: bool,
+    pub thin_provisioning_supported: bool,
+}
+
+/// `GET /api/vcenter/resource-pool/{resource_pool}` (`VcenterResourcePoolInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourcePoolInfo {
+    pub name: String,
+    /// The child pools.
+    pub resource_pools: Vec<ResourcePoolId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_allocation: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_allocation: Option<serde_json::Value>,
+}
+
+/// `GET /api/vcenter/cluster/{cluster}` (`VcenterClusterInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub name: String,
+    /// The cluster's root pool.
+    pub resource_pool: ResourcePoolId,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HostConnectionState {
+    Connected,
+    Disconnected,
+    NotResponding,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HostPowerState {
+    PoweredOn,
+    PoweredOff,
+    Standby,
+}
+
+/// An item of `GET /api/vcenter/host` (`VcenterHostSummary`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostSummary {
+    pub host: HostId,
+    pub name: String,
+    pub connection_state: HostConnectionState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub power_state: Option<HostPowerState>,
+}

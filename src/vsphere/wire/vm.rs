@@ -123,8 +123,10 @@ pub struct ToolsInfo {
     pub install_attempt_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<serde_json::Value>,
+    /// `(MJR<<10) + (MNR<<5) + REV`; decode with [`ToolsVersion::from_number`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_number: Option<i64>,
+    /// The same number as a decimal string (`"12421"`), not `12.1.5`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     pub upgrade_policy: ToolsUpgradePolicy,

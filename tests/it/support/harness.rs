@@ -245,3 +245,15 @@ impl Harness {
 pub fn error_type(body: &Value) -> &str {
     body["error_type"].as_str().unwrap_or("<no error_type>")
 }
+
+/// `gild simulator serve` (this build's binary) as a subprocess, for the
+/// third-party clients, once it has printed its banner.
+pub async fn serve_process() -> gild::cli::bench::serve::ServeProcess {
+    gild::cli::bench::serve::ServeProcess::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_gild")),
+        &[],
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .expect("gild simulator serve starts and prints its banner")
+}

@@ -33,11 +33,15 @@ use std::sync::OnceLock;
 
 const SPEC_FILES: [&str; 3] = ["vcenter.json", "cis.json", "session.json"];
 
+/// The one `/rest` resource the simulator serves.
+pub const REST_SESSION: &str = "/rest/com/vmware/cis/session";
+
 /// Routes gild serves or calls that the 7.0.3 OpenAPI files do not describe,
 /// each checked elsewhere. (method, path prefix or exact key, reason)
 pub const DOCUMENTED_EXCEPTIONS: &[(&str, &str, &str)] = &[
     ("*", "/sdk/vim25/", "VI/JSON API: not in the /api OpenAPI files; checked against CONTRACT.md 'VI/JSON' by tests/contract_vijson.rs"),
     ("POST", "/api/vcenter/system?action=hello", "release negotiation, vCenter 8.0.2.0+ (CONTRACT.md VI/JSON 'Release'); absent from the 7.0.3 spec"),
+    ("GET", "/rest/com/vmware/cis/session", "the /rest session read, in VMware's current reference ('Get Session', developer.vmware.com vSphere Automation cis/rest/com/vmware/cis/session/get); 7.0.3 has only POST ?~action=get, also served"),
     ("*", "/guestFile", "the guest transfer URL itself: an opaque URL returned by filesystem?action=create (CONTRACT.md 'Transfer'), not an /api operation"),
     ("*", "/_sim/", "simulator admin prefix: test tooling, never part of the vCenter API"),
 ];
@@ -129,8 +133,10 @@ impl Spec {
                 .and_then(Value::as_object)
                 .ok_or_else(|| format!("{}: no 'paths' object", path.display()))?;
             for (key, methods) in paths {
-                // The same files describe the deprecated /rest API; gild uses /api only.
-                if !key.starts_with("/api/") {
+                // The same files describe the deprecated /rest API; of it
+                // the simulator serves only the CIS session (the login of
+                // clients such as Ansible's vmware.vmware_rest).
+                if !key.starts_with("/api/") && !key.starts_with(REST_SESSION) {
                     continue;
                 }
                 let Some(methods) = methods.as_object() else {
@@ -293,12 +299,25 @@ pub fn contract_status_of(error_type: &str) -> Option<u16> {
     })
 }
 
+/// The error type of an `/api` error (`error_type: NOT_FOUND`) or of a
+/// `/rest` one (`type: com.vmware.vapi.std.errors.not_found`).
+pub fn error_type_of(body: &Value) -> Option<String> {
+    if let Some(t) = body.get("error_type").and_then(Value::as_str) {
+        return Some(t.to_owned());
+    }
+    body.get("type")
+        .and_then(Value::as_str)
+        .and_then(|t| t.strip_prefix("com.vmware.vapi.std.errors."))
+        .map(str::to_ascii_uppercase)
+}
+
 fn check_error_type_status(body: &Value, status: u16) -> Result<(), String> {
-    let Some(error_type) = body.get("error_type").and_then(Value::as_str) else {
+    let Some(error_type) = error_type_of(body) else {
         return Err(format!(
             "error body without error_type (status {status}): {body}"
         ));
     };
+    let error_type = error_type.as_str();
     match contract_status_of(error_type) {
         Some(expected) if expected == status => Ok(()),
         Some(expected) => Err(format!(
