@@ -376,7 +376,7 @@ fn literal_secret_keys(doc: &Node) -> Vec<Problem> {
             if has_value {
                 let mut p = path.to_vec();
                 p.push(Seg::Key(e.key.clone()));
-                let mut problem = Problem::new(
+                out.push(Problem::new(
                     rules::LITERAL_SECRET,
                     e.value.pos(),
                     &p,
@@ -384,22 +384,11 @@ fn literal_secret_keys(doc: &Node) -> Vec<Problem> {
                         "`{}` holds a secret written in the pipeline file (the value is not shown)",
                         path_string(&p)
                     ),
-                );
-                problem.help = Some(secret_help(&e.key));
-                out.push(problem);
+                ));
             }
         }
     });
     out
-}
-
-fn secret_help(key: &str) -> String {
-    format!(
-        "remove the value and rotate the secret; give `{key}_env: VAR` (an environment variable) \
-         or `{key}_file: PATH` (`-` for stdin) where the format has them — for the vCenter, guest \
-         and administrator passwords these are vcenter.password_env, guest.password_env and \
-         unattend.admin_password_env"
-    )
 }
 
 /// Deserializes the (interpolated) tree into the pipeline types.

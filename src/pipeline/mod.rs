@@ -7,13 +7,16 @@
 //! and recognises template and build VM names, [`secret_source`] says
 //! where each secret comes from.
 
+pub mod answer;
 pub mod config;
+pub mod connect;
 pub mod load;
 pub mod naming;
 pub mod resolve;
 pub mod rules;
 pub mod secret_source;
 pub mod target;
+pub mod validate;
 pub mod vars;
 pub mod yaml;
 
