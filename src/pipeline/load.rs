@@ -230,6 +230,22 @@ fn read_limited(path: &Path) -> Result<String, LoadError> {
     Ok(text)
 }
 
+/// Every `${NAME}` a pipeline file references, in its values (so a caller
+/// can supply what is missing, as `gild build --simulator` does for the
+/// vCenter URL and user, before [`load`]).
+pub fn referenced_variables(path: &Path) -> Result<BTreeSet<String>, LoadError> {
+    let text = read_limited(path)?;
+    let mut names = BTreeSet::new();
+    if let Ok(doc) = yaml::parse(&text) {
+        doc.walk(&mut |_, node| {
+            if let Node::Scalar(s) = node {
+                names.extend(super::vars::references(&s.text));
+            }
+        });
+    }
+    Ok(names)
+}
+
 /// Loads pipeline text that was read from `path` (which names the file in
 /// messages and anchors relative paths).
 pub fn load_str(path: &Path, text: &str, vars: &Vars) -> Result<LoadedPipeline, LoadError> {

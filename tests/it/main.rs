@@ -19,6 +19,7 @@ mod pipeline_cli;
 mod pipeline_load;
 mod pipeline_online;
 mod pipeline_resolve;
+mod pipeline_shipped;
 mod pipeline_validate;
 mod simulator_api;
 mod simulator_cli;
