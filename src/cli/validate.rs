@@ -5,7 +5,7 @@
 //! warnings with `--deny-warnings`), 2 some file could not be loaded at
 //! all (unreadable, not YAML, unknown keys, literal secrets, undefined
 //! variables) or bad arguments.
-use super::lint::{outcome, Format};
+use super::lint::{outcome, render_report, Format};
 use super::pipeline_args::PipelineVarArgs;
 use super::{BadInputExt, Outcome};
 use crate::pipeline::rules::RULES;
@@ -65,13 +65,7 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
         }
         all.extend(report.diagnostics);
     }
-    match args.format {
-        Format::Human => out.push_str(&report::summary(&all, args.files.len())),
-        Format::Json => out = report::json_lines(&all),
-        Format::Sarif => {
-            out = serde_json::to_string_pretty(&report::sarif(&all, &SARIF_TOOL))? + "\n"
-        }
-    }
+    let out = render_report(args.format, out, &all, args.files.len(), &SARIF_TOOL)?;
     std::io::stdout().lock().write_all(out.as_bytes())?;
     if bad_input {
         return Ok(Outcome::BadInput);

@@ -2,8 +2,9 @@
 //! `crate::unattend` (the same renderer and linter as `gild render
 //! unattend` / `gild lint`), for `gild validate` and the unattend stage.
 //!
-//! Values come from the values file, then `unattend.set` (dotted keys nest:
-//! `a.b: 1`). `uploaded_answer_file` defaults to where the unattend stage
+//! Values come from the values file, then `unattend.set` (top-level names;
+//! a value may be a list or mapping). `uploaded_answer_file` defaults to
+//! where the unattend stage
 //! uploads the file ([`guest_answer_path`]), so the answer file's
 //! self-removal command deletes the right file.
 
@@ -33,8 +34,6 @@ pub enum AnswerError {
         #[source]
         source: RenderError,
     },
-    #[error("unattend.set `{key}`: {reason}")]
-    Set { key: String, reason: String },
     #[error("rendering {}", path.display())]
     Render {
         path: PathBuf,
@@ -91,10 +90,9 @@ pub fn render_answer_file(
         }
         None => Value::Object(Map::new()),
     };
-    for (key, value) in &u.set {
-        set_dotted(&mut values, key, value.clone())?;
-    }
+    // parse_values returns a mapping (it refuses anything else).
     if let Value::Object(map) = &mut values {
+        map.extend(u.set.iter().map(|(k, v)| (k.clone(), v.clone())));
         map.entry("uploaded_answer_file")
             .or_insert_with(|| Value::String(guest_answer_path(p)));
     }
@@ -110,43 +108,4 @@ pub fn render_answer_file(
         profile: lint_profile(p.target),
         template: template_path,
     })
-}
-
-fn set_dotted(values: &mut Value, key: &str, value: Value) -> Result<(), AnswerError> {
-    let bad = |reason: &str| AnswerError::Set {
-        key: key.to_string(),
-        reason: reason.to_string(),
-    };
-    let parts: Vec<&str> = key.split('.').collect();
-    if parts.iter().any(|p| p.is_empty()) {
-        return Err(bad("empty key segment"));
-    }
-    let mut cur = values;
-    for (i, part) in parts.iter().enumerate() {
-        let Value::Object(map) = cur else {
-            return Err(bad("a parent of this key is not a mapping"));
-        };
-        if i + 1 == parts.len() {
-            map.insert(part.to_string(), value);
-            return Ok(());
-        }
-        cur = map
-            .entry(part.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dotted_set_keys_nest_and_refuse_scalars_as_parents() {
-        let mut v = serde_json::json!({"a": 1});
-        set_dotted(&mut v, "b.c", Value::Bool(true)).unwrap();
-        assert_eq!(v["b"]["c"], Value::Bool(true));
-        assert!(set_dotted(&mut v, "a.x", Value::Null).is_err());
-        assert!(set_dotted(&mut v, "a..x", Value::Null).is_err());
-    }
 }

@@ -16,6 +16,7 @@ pub mod resolve;
 pub mod rules;
 pub mod secret_source;
 pub mod target;
+mod typed;
 pub mod validate;
 pub mod vars;
 pub mod yaml;

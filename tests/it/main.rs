@@ -15,6 +15,7 @@ mod contract_schemas;
 mod contract_vijson;
 mod guest_model;
 mod lint_cli;
+mod pipeline_bench;
 mod pipeline_cli;
 mod pipeline_load;
 mod pipeline_online;

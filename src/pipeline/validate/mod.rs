@@ -14,11 +14,12 @@ mod files;
 pub mod online;
 mod stages;
 
-use super::load::{load_str, LoadError, LoadedPipeline, MAX_FILE_BYTES};
-use super::naming::{build_vm_name, check_vm_name, NameContext, NamePattern};
+use super::load::{load_str, read_limited, LoadedPipeline};
+use super::naming::{build_vm_name, check_vm_name, is_dns_label, NameContext, NamePattern};
 use super::rules::{self, is_load_rule};
 use super::secret_source::{SecretRole, SecretSource};
 use super::vars::Vars;
+use super::yaml::Pos;
 use crate::report::{Diagnostic, Rule, Severity};
 use std::path::Path;
 
@@ -76,28 +77,14 @@ impl FileReport {
 
 /// Reads, loads and validates one pipeline file (offline checks only).
 pub fn check_file(path: &Path, vars: &Vars, opts: Options) -> FileReport {
-    let read = std::fs::metadata(path).and_then(|m| {
-        if m.len() > MAX_FILE_BYTES {
-            Err(std::io::Error::other(format!(
-                "{} bytes; pipeline files are at most {MAX_FILE_BYTES}",
-                m.len()
-            )))
-        } else {
-            std::fs::read_to_string(path)
-        }
-    });
-    let text = match read {
+    let text = match read_limited(path) {
         Ok(t) => t,
-        Err(source) => {
-            let e = LoadError::Read {
-                path: path.to_path_buf(),
-                source,
-            };
+        Err(e) => {
             return FileReport {
                 source: None,
                 diagnostics: e.diagnostics(),
                 loaded: None,
-            };
+            }
         }
     };
     check_text(path, text, vars, opts)
@@ -155,14 +142,7 @@ impl<'a> Findings<'a> {
     /// nearest written parent).
     pub fn at(&mut self, rule: Rule, path: &str, message: impl Into<String>) -> &mut Diagnostic {
         let pos = self.loaded.value_pos(path);
-        self.out.push(Diagnostic::at(
-            rule,
-            &self.file,
-            pos.line,
-            pos.col,
-            message.into(),
-        ));
-        self.out.last_mut().expect("just pushed")
+        self.push(rule, pos, message.into())
     }
 
     /// A finding about the key of `path` (a section as a whole).
@@ -173,26 +153,19 @@ impl<'a> Findings<'a> {
         message: impl Into<String>,
     ) -> &mut Diagnostic {
         let pos = self.loaded.key_pos(path);
-        self.out.push(Diagnostic::at(
-            rule,
-            &self.file,
-            pos.line,
-            pos.col,
-            message.into(),
-        ));
+        self.push(rule, pos, message.into())
+    }
+
+    fn push(&mut self, rule: Rule, pos: Pos, message: String) -> &mut Diagnostic {
+        self.out
+            .push(Diagnostic::at(rule, &self.file, pos.line, pos.col, message));
         self.out.last_mut().expect("just pushed")
     }
 }
 
 fn names(f: &mut Findings<'_>) {
     let p = f.loaded.pipeline();
-    let ok_name = p.name.len() <= 63
-        && p.name.starts_with(|c: char| c.is_ascii_lowercase())
-        && !p.name.ends_with('-')
-        && p.name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !ok_name {
+    if !is_dns_label(&p.name, 63) {
         f.at(
             rules::NAME,
             "name",
@@ -348,16 +321,10 @@ fn is_ipv4_cidr(s: &str) -> bool {
 }
 
 fn secrets(f: &mut Findings<'_>, opts: Options) {
-    let p = f.loaded.pipeline();
     let mut from_stdin = Vec::new();
     for role in SecretRole::ALL {
-        let (env, file) = match role {
-            SecretRole::Vcenter => (&p.vcenter.password_env, &p.vcenter.password_file),
-            SecretRole::Guest => (&p.guest.password_env, &p.guest.password_file),
-            SecretRole::Admin => match &p.unattend {
-                Some(u) => (&u.admin_password_env, &u.admin_password_file),
-                None => continue,
-            },
+        let Some((env, file)) = f.loaded.secret_fields(role) else {
+            continue;
         };
         let field = role.field();
         let section = field.rsplit_once('.').map_or(field, |(s, _)| s);

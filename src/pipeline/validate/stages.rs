@@ -4,37 +4,20 @@
 //! vmx-15+, Tools 11.0.6+).
 
 use super::Findings;
-use crate::pipeline::config::{Runtime, StageConfig};
+use crate::pipeline::config::{Runtime, StageConfig, STAGE_NAMES};
+use crate::pipeline::naming::is_dns_label;
 use crate::pipeline::rules;
 use crate::pipeline::target::{Target, MIN_HARDWARE_VERSION, MIN_TOOLS};
 use crate::report::Severity;
 use std::time::Duration;
 
-/// Stages that work inside the running build VM, before it is generalized.
-const GUEST: [&str; 10] = [
-    "hardware",
-    "tools",
-    "tools_conf",
-    "network",
-    "openssh",
-    "container_runtime",
-    "firewall",
-    "windows_update",
-    "scripts",
-    "unattend",
-];
+/// Stages that work inside the running build VM, before it is generalized:
+/// hardware to unattend in SPEC's order.
+const GUEST: &[&str] = STAGE_NAMES.split_at(2).1.split_at(10).0;
 
-/// Stages that use guest operations (which need Tools running).
-const NEEDS_TOOLS: [&str; 8] = [
-    "tools_conf",
-    "network",
-    "openssh",
-    "container_runtime",
-    "firewall",
-    "windows_update",
-    "scripts",
-    "unattend",
-];
+/// Stages that use guest operations, which need Tools running: those after
+/// `tools` among [`GUEST`].
+const NEEDS_TOOLS: &[&str] = GUEST.split_at(2).1;
 
 /// `(first, then, why)`: when both are listed, `first` must come earlier.
 /// The specific reasons come first; a pair is kept once.
@@ -357,18 +340,7 @@ fn sections(f: &mut Findings<'_>, unattend_stage: Option<usize>, machineset_stag
         .severity = Severity::Warning;
     }
     if let Some(ms) = ms {
-        let label = ms.name.len() <= 9
-            && ms
-                .name
-                .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && ms
-                .name
-                .ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && ms
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !label {
+        if !is_dns_label(&ms.name, 9) {
             f.at(
                 rules::MACHINESET,
                 "outputs.machineset.name",
@@ -391,6 +363,14 @@ fn sections(f: &mut Findings<'_>, unattend_stage: Option<usize>, machineset_stag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guest_stages_are_hardware_to_unattend() {
+        assert_eq!(GUEST.first(), Some(&"hardware"));
+        assert_eq!(GUEST.last(), Some(&"unattend"));
+        assert_eq!(NEEDS_TOOLS.first(), Some(&"tools_conf"));
+        assert_eq!(NEEDS_TOOLS.len(), 8);
+    }
 
     #[test]
     fn versions_parse_with_missing_parts_as_zero() {
