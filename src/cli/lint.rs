@@ -50,15 +50,29 @@ pub async fn run(args: LintArgs) -> anyhow::Result<Outcome> {
         }
         all.extend(diags);
     }
-    match args.format {
-        Format::Human => out.push_str(&report::summary(&all, args.files.len())),
-        Format::Json => out = report::json_lines(&all),
-        Format::Sarif => {
-            out = serde_json::to_string_pretty(&report::sarif(&all, &SARIF_TOOL))? + "\n"
-        }
-    }
+    let out = render_report(args.format, out, &all, args.files.len(), &SARIF_TOOL)?;
     std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(outcome(&all, args.deny_warnings))
+}
+
+/// The whole report in `format`. `human` is the per-file text already
+/// rendered (used by the human format, which appends the summary).
+/// Shared with `gild validate`.
+pub fn render_report(
+    format: Format,
+    mut human: String,
+    diags: &[Diagnostic],
+    files: usize,
+    tool: &SarifTool<'_>,
+) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Human => {
+            human.push_str(&report::summary(diags, files));
+            human
+        }
+        Format::Json => report::json_lines(diags),
+        Format::Sarif => serde_json::to_string_pretty(&report::sarif(diags, tool))? + "\n",
+    })
 }
 
 /// The exit status a set of diagnostics deserves.

@@ -16,8 +16,10 @@ pub mod machineset;
 pub mod netplan;
 pub mod pipeline_args;
 pub mod render;
+pub mod schema;
 pub mod simulator;
 pub mod templates;
+pub mod validate;
 
 #[derive(Parser, Debug)]
 #[command(name = "gild", version, about = "Build Windows golden-image VM templates on VMware vSphere", long_about = None)]
@@ -55,6 +57,10 @@ pub enum Command {
     Simulator(simulator::SimulatorCommand),
     /// Lint unattend.xml answer files (WSIM-like structure and catalog checks plus WMCO rules).
     Lint(lint::LintArgs),
+    /// Check pipeline files without building (schema, secrets, files, target rules, answer file).
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of pipeline files.
+    Schema(schema::SchemaArgs),
     /// Render a template (unattend.xml) with values, linting the result.
     #[command(subcommand)]
     Render(render::RenderCommand),
@@ -168,6 +174,8 @@ pub async fn run(command: Command, log_format: LogFormat) -> anyhow::Result<Outc
         Command::Templates(cmd) => templates::run(cmd).await,
         Command::Simulator(cmd) => simulator::run(cmd).await,
         Command::Lint(args) => lint::run(args).await,
+        Command::Validate(args) => validate::run(args).await,
+        Command::Schema(args) => schema::run(args).await,
         Command::Render(cmd) => render::run(cmd).await,
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Demo(args) => demo::run(args).await,

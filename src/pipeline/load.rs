@@ -14,17 +14,12 @@
 //!    serde_path_to_error gives the field path of a failure and the tree
 //!    gives its position. Unknown keys and values get a "did you mean".
 
-use super::config::{
-    CommonOptions, ContainerRuntimeOptions, FirewallOptions, HardwareOptions, NetworkOptions,
-    OpensshOptions, Pipeline, ScriptsOptions, ToolsOptions, WindowsUpdateOptions,
-};
+use super::config::Pipeline;
 use super::rules;
 use super::secret_source::{SecretRole, SecretSource};
 use super::vars::{interpolate, looks_secret, InterpolationErrorKind, Vars};
 use super::yaml::{self, path_string, Node, Pos, Seg};
 use crate::report::{Diagnostic, LineIndex, Rule};
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -45,7 +40,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(rule: Rule, pos: Pos, path: &[Seg], message: impl Into<String>) -> Self {
+    pub(crate) fn new(rule: Rule, pos: Pos, path: &[Seg], message: impl Into<String>) -> Self {
         Problem {
             rule,
             pos,
@@ -187,19 +182,27 @@ impl LoadedPipeline {
         self.doc.at(&yaml::parse_path(path)).is_some()
     }
 
-    /// Where a secret comes from, or `None` when the pipeline gives no
-    /// source for it.
-    pub fn secret_source(&self, role: SecretRole) -> Option<SecretSource> {
+    /// A secret's `*_env` and `*_file` fields as written; `None` when the
+    /// section holding them is absent (no `unattend:` for the
+    /// administrator password).
+    pub fn secret_fields(&self, role: SecretRole) -> Option<(Option<&str>, Option<&Path>)> {
         let p = &self.pipeline;
         let (env, file) = match role {
             SecretRole::Vcenter => (&p.vcenter.password_env, &p.vcenter.password_file),
             SecretRole::Guest => (&p.guest.password_env, &p.guest.password_file),
-            SecretRole::Admin => match &p.unattend {
-                Some(u) => (&u.admin_password_env, &u.admin_password_file),
-                None => return None,
-            },
+            SecretRole::Admin => {
+                let u = p.unattend.as_ref()?;
+                (&u.admin_password_env, &u.admin_password_file)
+            }
         };
-        SecretSource::from_fields(env.as_deref(), file.as_deref(), &self.base_dir)
+        Some((env.as_deref(), file.as_deref()))
+    }
+
+    /// Where a secret comes from, or `None` when the pipeline gives no
+    /// source for it.
+    pub fn secret_source(&self, role: SecretRole) -> Option<SecretSource> {
+        let (env, file) = self.secret_fields(role)?;
+        SecretSource::from_fields(env, file, &self.base_dir)
     }
 }
 
@@ -209,7 +212,9 @@ pub fn load(path: &Path, vars: &Vars) -> Result<LoadedPipeline, LoadError> {
     load_str(path, &text, vars)
 }
 
-fn read_limited(path: &Path) -> Result<String, LoadError> {
+/// Reads a pipeline file, refusing one over [`MAX_FILE_BYTES`] before
+/// reading it.
+pub(crate) fn read_limited(path: &Path) -> Result<String, LoadError> {
     use std::io::Read;
     let read_err = |source| LoadError::Read {
         path: path.to_path_buf(),
@@ -228,6 +233,22 @@ fn read_limited(path: &Path) -> Result<String, LoadError> {
         .read_to_string(&mut text)
         .map_err(read_err)?;
     Ok(text)
+}
+
+/// Every `${NAME}` a pipeline file references, in its values (so a caller
+/// can supply what is missing, as `gild build --simulator` does for the
+/// vCenter URL and user, before [`load`]).
+pub fn referenced_variables(path: &Path) -> Result<BTreeSet<String>, LoadError> {
+    let text = read_limited(path)?;
+    let mut names = BTreeSet::new();
+    if let Ok(doc) = yaml::parse(&text) {
+        doc.walk(&mut |_, node| {
+            if let Node::Scalar(s) = node {
+                names.extend(super::vars::references(&s.text));
+            }
+        });
+    }
+    Ok(names)
 }
 
 /// Loads pipeline text that was read from `path` (which names the file in
@@ -282,7 +303,7 @@ pub fn load_str(path: &Path, text: &str, vars: &Vars) -> Result<LoadedPipeline, 
     if !problems.is_empty() {
         return Err(invalid(problems));
     }
-    let pipeline = typed(&doc).map_err(|p| invalid(vec![*p]))?;
+    let pipeline = super::typed::typed(&doc).map_err(|p| invalid(vec![*p]))?;
     let warnings = vars
         .explicit_names()
         .filter(|n| !used.contains(*n))
@@ -376,7 +397,7 @@ fn literal_secret_keys(doc: &Node) -> Vec<Problem> {
             if has_value {
                 let mut p = path.to_vec();
                 p.push(Seg::Key(e.key.clone()));
-                let mut problem = Problem::new(
+                out.push(Problem::new(
                     rules::LITERAL_SECRET,
                     e.value.pos(),
                     &p,
@@ -384,204 +405,16 @@ fn literal_secret_keys(doc: &Node) -> Vec<Problem> {
                         "`{}` holds a secret written in the pipeline file (the value is not shown)",
                         path_string(&p)
                     ),
-                );
-                problem.help = Some(secret_help(&e.key));
-                out.push(problem);
+                ));
             }
         }
     });
     out
 }
 
-fn secret_help(key: &str) -> String {
-    format!(
-        "remove the value and rotate the secret; give `{key}_env: VAR` (an environment variable) \
-         or `{key}_file: PATH` (`-` for stdin) where the format has them — for the vCenter, guest \
-         and administrator passwords these are vcenter.password_env, guest.password_env and \
-         unattend.admin_password_env"
-    )
-}
-
-/// Deserializes the (interpolated) tree into the pipeline types.
-fn typed(doc: &Node) -> Result<Pipeline, Box<Problem>> {
-    match deserialize_at::<Pipeline>(doc.to_json()) {
-        Ok(p) => Ok(p),
-        Err((mut path, mut message)) => {
-            // Inside a stage serde buffers the mapping (the `stage:` tag is
-            // internally tagged), which hides the field path: deserialize
-            // that stage's options alone to find it.
-            let in_stage = matches!(path.as_slice(), [Seg::Key(k), Seg::Index(_)] if k == "stages");
-            if in_stage && !message.starts_with("unknown variant") {
-                if let Some((inner, m)) = doc.at(&path).and_then(stage_error) {
-                    path.extend(inner);
-                    message = m;
-                }
-            }
-            Err(Box::new(describe(doc, path, message)))
-        }
-    }
-}
-
-fn deserialize_at<T: DeserializeOwned>(v: Value) -> Result<T, (Vec<Seg>, String)> {
-    serde_path_to_error::deserialize::<_, T>(v).map_err(|e| {
-        let path = e
-            .path()
-            .iter()
-            .filter_map(|s| match s {
-                serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
-                serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
-                serde_path_to_error::Segment::Enum { .. }
-                | serde_path_to_error::Segment::Unknown => None,
-            })
-            .collect();
-        (path, e.into_inner().to_string())
-    })
-}
-
-/// The options type of each stage name (the variants of `StageConfig`); a
-/// test keeps this in step with the enum.
-fn stage_options_error(name: &str, options: Value) -> Option<Result<(), (Vec<Seg>, String)>> {
-    fn check<T: DeserializeOwned>(v: Value) -> Result<(), (Vec<Seg>, String)> {
-        deserialize_at::<T>(v).map(|_| ())
-    }
-    Some(match name {
-        "preflight" | "clone" | "tools_conf" | "unattend" | "sysprep" | "template" | "publish"
-        | "machineset" => check::<CommonOptions>(options),
-        "hardware" => check::<HardwareOptions>(options),
-        "tools" => check::<ToolsOptions>(options),
-        "network" => check::<NetworkOptions>(options),
-        "openssh" => check::<OpensshOptions>(options),
-        "container_runtime" => check::<ContainerRuntimeOptions>(options),
-        "firewall" => check::<FirewallOptions>(options),
-        "windows_update" => check::<WindowsUpdateOptions>(options),
-        "scripts" => check::<ScriptsOptions>(options),
-        _ => return None,
-    })
-}
-
-fn stage_error(stage: &Node) -> Option<(Vec<Seg>, String)> {
-    let name = stage.get("stage")?.as_str()?.to_string();
-    let Value::Object(mut map) = stage.to_json() else {
-        return None;
-    };
-    map.remove("stage");
-    stage_options_error(&name, Value::Object(map))?.err()
-}
-
-/// serde's `unknown field `x`, expected one of `a`, `b`` and `unknown
-/// variant ...` messages quote the offending name first, then every
-/// allowed one.
-fn quoted_names(message: &str) -> Vec<&str> {
-    message.split('`').skip(1).step_by(2).collect()
-}
-
-/// The closest allowed name, when one is close enough to be a typo.
-pub fn did_you_mean<'a>(given: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    let g = given.to_ascii_lowercase();
-    allowed
-        .iter()
-        .map(|a| (strsim::levenshtein(&g, &a.to_ascii_lowercase()), *a))
-        .filter(|(d, a)| *d <= (a.chars().count() / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, a)| a)
-}
-
-fn describe(doc: &Node, path: Vec<Seg>, message: String) -> Problem {
-    let names = quoted_names(&message);
-    if message.starts_with("unknown field") && !names.is_empty() {
-        // serde_path_to_error's path ends with the unknown key itself.
-        let mut path = path;
-        if path.last() == Some(&Seg::Key(names[0].to_string())) {
-            path.pop();
-        }
-        let mut key_path = path.clone();
-        key_path.push(Seg::Key(names[0].to_string()));
-        let mut p = Problem::new(
-            rules::UNKNOWN_KEY,
-            doc.key_pos(&key_path),
-            &key_path,
-            format!(
-                "unknown key `{}` in {}",
-                names[0],
-                if path.is_empty() {
-                    "the pipeline".to_string()
-                } else {
-                    format!("`{}`", path_string(&path))
-                }
-            ),
-        );
-        p.help = Some(suggestion(names[0], &names[1..], "allowed keys"));
-        return p;
-    }
-    if message.starts_with("unknown variant") && !names.is_empty() {
-        // A stage's `stage:` value, or a plain enum field such as `target`.
-        let mut at = path.clone();
-        if doc.at(&path).is_some_and(|n| n.get("stage").is_some()) {
-            at.push(Seg::Key("stage".into()));
-        }
-        let mut p = Problem::new(
-            rules::SCHEMA,
-            doc.value_pos(&at),
-            &at,
-            format!("`{}`: unknown value `{}`", path_string(&at), names[0]),
-        );
-        p.help = Some(suggestion(names[0], &names[1..], "expected one of"));
-        return p;
-    }
-    let shown = if path.is_empty() {
-        "the pipeline".to_string()
-    } else {
-        format!("`{}`", path_string(&path))
-    };
-    Problem::new(
-        rules::SCHEMA,
-        doc.value_pos(&path),
-        &path,
-        format!("{shown}: {message}"),
-    )
-}
-
-fn suggestion(given: &str, allowed: &[&str], label: &str) -> String {
-    let list = allowed
-        .iter()
-        .map(|a| format!("`{a}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    match did_you_mean(given, allowed) {
-        Some(best) => format!("did you mean `{best}`? {label}: {list}"),
-        None if allowed.is_empty() => "this place takes no keys".to_string(),
-        None => format!("{label}: {list}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::config::STAGE_NAMES;
-
-    #[test]
-    fn every_stage_name_has_an_options_type() {
-        for name in STAGE_NAMES {
-            assert!(
-                stage_options_error(name, Value::Object(Default::default())).is_some(),
-                "{name}"
-            );
-        }
-    }
-
-    #[test]
-    fn did_you_mean_picks_close_names_only() {
-        let allowed = ["password_env", "password_file", "user", "url"];
-        assert_eq!(did_you_mean("pasword_env", &allowed), Some("password_env"));
-        assert_eq!(did_you_mean("URL", &allowed), Some("url"));
-        assert_eq!(did_you_mean("datastore", &allowed), None);
-    }
-
-    #[test]
-    fn serde_names_are_read_from_its_message() {
-        let m = "unknown field `pasword`, expected one of `url`, `user`";
-        assert_eq!(quoted_names(m), vec!["pasword", "url", "user"]);
-    }
 
     #[test]
     fn private_keys_in_comments_are_found_by_line() {

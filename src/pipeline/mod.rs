@@ -15,7 +15,9 @@
 
 pub mod check;
 pub mod cleanup;
+pub mod answer;
 pub mod config;
+pub mod connect;
 pub mod engine;
 pub mod error;
 pub mod guest;
@@ -35,6 +37,8 @@ pub mod stages;
 pub mod state;
 pub mod target;
 pub mod templates;
+mod typed;
+pub mod validate;
 pub mod vars;
 pub mod yaml;
 

@@ -68,6 +68,19 @@ pub fn check_vm_name(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// An RFC 1123 DNS label of at most `max` characters: lowercase letters,
+/// digits and `-`, starting and ending with a letter or digit (Kubernetes
+/// object names; gild's pipeline names, which end up in VM, template and
+/// state file names, follow the same rule).
+pub fn is_dns_label(s: &str, max: usize) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !s.is_empty()
+        && s.len() <= max
+        && s.starts_with(alnum)
+        && s.ends_with(alnum)
+        && s.chars().all(|c| alnum(c) || c == '-')
+}
+
 /// The `{date}` format: UTC, minutes.
 pub const DATE_FORMAT: &str = "%Y%m%d-%H%M";
 /// The build VM timestamp: UTC, seconds (two builds a minute apart must
@@ -445,6 +458,15 @@ mod tests {
             m.matches("x-1234567abc").and_then(|f| f.git_sha).as_deref(),
             Some("1234567")
         );
+    }
+
+    #[test]
+    fn dns_labels_are_lowercase_alphanumeric_with_inner_dashes() {
+        assert!(is_dns_label("wmco-ws2022", 63));
+        assert!(is_dns_label("win1", 9));
+        for bad in ["", "-a", "a-", "Ab", "a_b", "winworker1"] {
+            assert!(!is_dns_label(bad, 9), "{bad}");
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub const UNREADABLE: Rule = rule(
 pub const SYNTAX: Rule = rule("pipeline-syntax", Error, "The file is not a single well-formed YAML document.",
     "fix the YAML at the position shown (duplicate keys, tabs, unclosed brackets and a second `---` document are refused)");
 pub const LITERAL_SECRET: Rule = rule("pipeline-literal-secret", Error, "A password, token or private key is written in the pipeline file.",
-    "remove it (and rotate it: it may be in version control); name where it comes from instead: `password_env: VAR` or `password_file: PATH` (`-` for stdin)");
+    "remove it (and rotate it: it may be in version control); secrets come from the environment or a file: vcenter.password_env, guest.password_env, unattend.admin_password_env (or the matching *_file; `-` reads stdin)");
 pub const UNDEFINED_VAR: Rule = rule("pipeline-undefined-var", Error, "A `${VAR}` reference that no variable defines, or a malformed one.",
     "export the variable, pass --var NAME=VALUE or --var-file FILE, or write `$${` for a literal `${`");
 pub const SECRET_VAR: Rule = rule("pipeline-secret-var", Error, "A `${VAR}` reference whose name looks like a secret.",
@@ -54,7 +54,7 @@ pub const UNUSED_VAR: Rule = rule(
 
 // --- found by validation: the file loads but would not build right (exit 1) ---
 pub const NAME: Rule = rule("pipeline-name", Error, "The pipeline name is not a DNS-label-like name.",
-    "use lowercase letters, digits and `-` (at most 40 characters, starting with a letter); it is part of VM, template and state file names");
+    "use lowercase letters, digits and `-` (a DNS label: at most 63 characters, starting with a letter); it is part of VM, template and state file names");
 pub const TEMPLATE_NAME: Rule = rule("pipeline-template-name", Error, "The template name pattern is malformed, or renders a name vSphere does not accept as is.",
     "use {name}, {date}, {target} and {git_sha} with literal text; vSphere names are at most 80 characters and gild refuses `%`, `/` and `\\` (vCenter escapes them)");
 pub const TEMPLATE_UNSCOPED: Rule = rule("pipeline-template-unscoped", Error, "The template name pattern does not contain {name}.",

@@ -3,7 +3,9 @@
 //! Where a variable's value comes from, highest first:
 //! 1. `--var NAME=VALUE` (the last one given wins),
 //! 2. `--var-file FILE` (later files override earlier ones),
-//! 3. the process environment.
+//! 3. the process environment,
+//! 4. defaults a caller sets ([`Vars::set_default`]; `gild build
+//!    --simulator` fills the vCenter URL and user this way).
 //!
 //! A var file is `NAME=VALUE` lines, the format of Docker's `--env-file`:
 //! blank lines and lines starting with `#` are skipped, the value is
@@ -29,6 +31,7 @@ use std::path::{Path, PathBuf};
 pub struct Vars {
     explicit: BTreeMap<String, String>,
     use_env: bool,
+    defaults: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +56,8 @@ impl Vars {
     /// Variables from the process environment (plus any set later).
     pub fn from_env() -> Self {
         Vars {
-            explicit: BTreeMap::new(),
             use_env: true,
+            ..Vars::default()
         }
     }
 
@@ -79,6 +82,13 @@ impl Vars {
 
     pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
         self.explicit.insert(name.into(), value.into());
+        self
+    }
+
+    /// A value used only when `name` is defined nowhere else (not even in
+    /// the environment).
+    pub fn set_default(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.defaults.insert(name.into(), value.into());
         self
     }
 
@@ -130,9 +140,11 @@ impl Vars {
             return Some(v.clone());
         }
         if self.use_env {
-            return std::env::var(name).ok();
+            if let Ok(v) = std::env::var(name) {
+                return Some(v);
+            }
         }
-        None
+        self.defaults.get(name).cloned()
     }
 
     /// Names given explicitly (`--var`, var files), to warn about those a
@@ -193,6 +205,14 @@ pub fn looks_secret(name: &str) -> bool {
     .iter()
     .any(|w| squashed.contains(w))
         || lower.split('_').any(|w| w == "pw" || w == "pwd")
+}
+
+/// The names `text` references as `${NAME}` (escapes and malformed
+/// references skipped).
+pub fn references(text: &str) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    let _ = interpolate(text, &Vars::empty(), &mut used);
+    used
 }
 
 /// One `${...}` that could not be replaced.
@@ -363,6 +383,17 @@ mod tests {
         for plain in ["publicKeyToken", "public_key_file", "user", "url"] {
             assert!(!looks_secret(plain), "{plain}");
         }
+    }
+
+    #[test]
+    fn references_are_listed_without_escapes_and_defaults_come_last() {
+        let names = references("${A}-$${B}-${C}-${ bad}");
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), vec!["A", "C"]);
+        let mut v = Vars::from_env();
+        v.set_default("PATH", "fallback")
+            .set_default("GILD_SURELY_UNSET_X", "d");
+        assert_ne!(v.get("PATH").as_deref(), Some("fallback"));
+        assert_eq!(v.get("GILD_SURELY_UNSET_X").as_deref(), Some("d"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod lint;
 /// Running `gild simulator serve` as a child process (also used by tests).
 pub mod serve;
 mod transfer;
+mod validate;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchCommand {
@@ -16,6 +17,8 @@ pub enum BenchCommand {
     Transfer(transfer::TransferBenchArgs),
     /// Lint 1,000 copies of the seed answer file, next to `xmllint --noout`.
     Lint(lint::LintBenchArgs),
+    /// `gild validate` of a shipped pipeline next to `packer validate` of the equivalent vsphere-clone template.
+    Validate(validate::ValidateBenchArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
@@ -23,5 +26,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
         BenchCommand::Client(args) => client::run(args).await,
         BenchCommand::Transfer(args) => transfer::run(args).await,
         BenchCommand::Lint(args) => lint::run(args).await,
+        BenchCommand::Validate(args) => validate::run(args).await,
     }
 }

@@ -1,0 +1,248 @@
+//! Files a pipeline names: each must exist (paths resolve against the
+//! pipeline file's folder); the OpenSSH public key must parse and pair with
+//! the private key when one is given; the answer file is rendered and
+//! linted with `crate::unattend`.
+
+use super::Findings;
+use crate::pipeline::answer::render_answer_file;
+use crate::pipeline::config::StageConfig;
+use crate::pipeline::rules;
+use crate::pipeline::secret_source::{SecretRole, SecretSource};
+use crate::report::Severity;
+use crate::secret::Secret;
+use crate::unattend::{lint_text, render};
+use std::path::{Path, PathBuf};
+
+/// Renders the answer file when the administrator password cannot be read
+/// here (pull-request CI); never printed (diagnostics are redacted).
+const PLACEHOLDER_PASSWORD: &str = "Gild-Validate-Render-7x";
+
+pub(super) fn check(f: &mut Findings<'_>) {
+    let loaded = f.loaded;
+    let p = loaded.pipeline();
+    let mut wanted: Vec<(String, PathBuf, bool)> = Vec::new();
+    if let Some(ca) = &p.vcenter.ca_file {
+        wanted.push(("vcenter.ca_file".into(), ca.clone(), false));
+    }
+    if let Some(u) = &p.unattend {
+        wanted.push(("unattend.template".into(), u.template.clone(), false));
+        if let Some(v) = &u.values {
+            wanted.push(("unattend.values".into(), v.clone(), false));
+        }
+    }
+    for (i, stage) in p.stages.iter().enumerate() {
+        match stage {
+            StageConfig::Openssh(o) => {
+                wanted.push((
+                    format!("stages[{i}].public_key_file"),
+                    o.public_key_file.clone(),
+                    false,
+                ));
+                if let Some(k) = &o.private_key_file {
+                    wanted.push((format!("stages[{i}].private_key_file"), k.clone(), false));
+                }
+                if let Some(d) = &o.offline_source {
+                    wanted.push((format!("stages[{i}].offline_source"), d.clone(), true));
+                }
+            }
+            StageConfig::ContainerRuntime(o) => {
+                if let Some(d) = &o.offline_source {
+                    wanted.push((format!("stages[{i}].offline_source"), d.clone(), true));
+                }
+            }
+            StageConfig::Scripts(o) => {
+                for (j, script) in o.run.iter().enumerate() {
+                    wanted.push((format!("stages[{i}].run[{j}]"), script.clone(), false));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut missing = Vec::new();
+    for (field, path, dir) in &wanted {
+        let full = loaded.resolve_path(path);
+        let ok = if *dir { full.is_dir() } else { full.is_file() };
+        if !ok {
+            missing.push(field.clone());
+            let what = if *dir { "folder" } else { "file" };
+            f.at(
+                rules::FILE_MISSING,
+                field,
+                format!("{field}: {what} {} does not exist", full.display()),
+            );
+        }
+    }
+    for (i, stage) in p.stages.iter().enumerate() {
+        if let StageConfig::Openssh(o) = stage {
+            let public = format!("stages[{i}].public_key_file");
+            let private = format!("stages[{i}].private_key_file");
+            if !missing.contains(&public) {
+                let private = o
+                    .private_key_file
+                    .as_ref()
+                    .filter(|_| !missing.contains(&private))
+                    .map(|k| (private, loaded.resolve_path(k)));
+                ssh_keys(
+                    f,
+                    &public,
+                    &loaded.resolve_path(&o.public_key_file),
+                    private,
+                );
+            }
+        }
+    }
+    if p.unattend.is_some() && !missing.iter().any(|m| m.starts_with("unattend.")) {
+        answer_file(f);
+    }
+}
+
+fn ssh_keys(f: &mut Findings<'_>, field: &str, path: &Path, private: Option<(String, PathBuf)>) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            f.at(
+                rules::SSH_KEY,
+                field,
+                format!("cannot read {}: {e}", path.display()),
+            );
+            return;
+        }
+    };
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match ssh_key::PublicKey::from_openssh(line) {
+            Ok(k) => keys.push(k),
+            Err(e) => {
+                f.at(
+                    rules::SSH_KEY,
+                    field,
+                    format!(
+                        "{} line {}: not an OpenSSH public key ({e})",
+                        path.display(),
+                        n + 1
+                    ),
+                );
+                return;
+            }
+        }
+    }
+    if keys.is_empty() {
+        f.at(
+            rules::SSH_KEY,
+            field,
+            format!("{} holds no public key", path.display()),
+        );
+        return;
+    }
+    let Some((pfield, ppath)) = private else {
+        return;
+    };
+    if world_readable(&ppath) {
+        f.at(
+            rules::SSH_KEY,
+            &pfield,
+            format!(
+                "private key {} is readable by every user; chmod 600 it",
+                ppath.display()
+            ),
+        )
+        .severity = Severity::Warning;
+    }
+    let parsed = std::fs::read_to_string(&ppath)
+        .map_err(|e| e.to_string())
+        .and_then(|t| ssh_key::PrivateKey::from_openssh(t.trim()).map_err(|e| e.to_string()));
+    match parsed {
+        // The public half is stored in the clear in OpenSSH's format, so
+        // even an encrypted key can be checked without its passphrase.
+        Ok(sk) => {
+            if !keys
+                .iter()
+                .any(|k| k.key_data() == sk.public_key().key_data())
+            {
+                f.at(
+                    rules::SSH_KEY,
+                    field,
+                    format!(
+                        "public key {} does not pair with private key {} (its public half is {})",
+                        path.display(),
+                        ppath.display(),
+                        sk.public_key().fingerprint(Default::default())
+                    ),
+                );
+            }
+        }
+        Err(e) => {
+            f.at(
+                rules::SSH_KEY,
+                &pfield,
+                format!(
+                    "{} is not an OpenSSH private key ({e}); the pair cannot be checked (ssh-keygen -p -f KEY converts PEM keys)",
+                    ppath.display()
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+fn world_readable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
+}
+
+#[cfg(not(unix))]
+fn world_readable(_path: &Path) -> bool {
+    false
+}
+
+/// The administrator password to render with: the real one when it can be
+/// read without consuming stdin, else a placeholder.
+fn render_password(f: &Findings<'_>) -> Secret {
+    match f.loaded.secret_source(SecretRole::Admin) {
+        Some(s @ (SecretSource::Env(_) | SecretSource::File(_))) => s
+            .resolve()
+            .unwrap_or_else(|_| Secret::new(PLACEHOLDER_PASSWORD)),
+        _ => Secret::new(PLACEHOLDER_PASSWORD),
+    }
+}
+
+fn answer_file(f: &mut Findings<'_>) {
+    let password = render_password(f);
+    let rendered = match render_answer_file(f.loaded, &password) {
+        Ok(r) => r,
+        Err(e) => {
+            let message = render::redact(&chain(&e), &password);
+            f.at(rules::UNATTEND, "unattend.template", message);
+            return;
+        }
+    };
+    let name = format!("{} (rendered)", rendered.template.display());
+    for d in lint_text(&name, &rendered.text, rendered.profile) {
+        let message = render::redact(
+            &format!(
+                "rendered answer file {}:{}: [{}] {}",
+                d.line, d.col, d.rule_id, d.message
+            ),
+            &password,
+        );
+        let help = render::redact(&d.help, &password);
+        let diag = f.at(rules::UNATTEND_LINT, "unattend.template", message);
+        diag.severity = d.severity;
+        diag.help = help.into();
+    }
+}
+
+/// An error and its causes on one line (`a: b: c`).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = e.source();
+    while let Some(s) = src {
+        parts.push(s.to_string());
+        src = s.source();
+    }
+    parts.join(": ")
+}
