@@ -15,7 +15,7 @@ use crate::secret::Secret;
 use crate::unattend::render::{self, RenderError};
 use crate::unattend::Profile;
 use serde_json::{Map, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
@@ -71,9 +71,18 @@ pub fn render_answer_file(
     loaded: &LoadedPipeline,
     password: &Secret,
 ) -> Result<RenderedAnswer, AnswerError> {
-    let p = loaded.pipeline();
+    render_answer(loaded.pipeline(), loaded.base_dir(), password)
+}
+
+/// [`render_answer_file`] for a pipeline already loaded, whose relative
+/// paths resolve against `base_dir` (the build's job carries both).
+pub fn render_answer(
+    p: &Pipeline,
+    base_dir: &Path,
+    password: &Secret,
+) -> Result<RenderedAnswer, AnswerError> {
     let u = p.unattend.as_ref().ok_or(AnswerError::NoSection)?;
-    let template_path = loaded.resolve_path(&u.template);
+    let template_path = base_dir.join(&u.template);
     let read = |what, path: &PathBuf| {
         std::fs::read_to_string(path).map_err(|source| AnswerError::Read {
             what,
@@ -84,7 +93,7 @@ pub fn render_answer_file(
     let template = read("answer-file template", &template_path)?;
     let mut values = match &u.values {
         Some(v) => {
-            let path = loaded.resolve_path(v);
+            let path = base_dir.join(v);
             let text = read("values file", &path)?;
             render::parse_values(&text).map_err(|source| AnswerError::Values { path, source })?
         }
@@ -93,6 +102,9 @@ pub fn render_answer_file(
     // parse_values returns a mapping (it refuses anything else).
     if let Value::Object(map) = &mut values {
         map.extend(u.set.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // `profile` in a values file picks `gild render`'s lint profile;
+        // here the target does, and the template has no use for it.
+        map.remove("profile");
         map.entry("uploaded_answer_file")
             .or_insert_with(|| Value::String(guest_answer_path(p)));
     }

@@ -374,9 +374,9 @@ async fn finish(
 
 /// The error with its causes, `a: b: c`, as the state file and manifest
 /// record it.
-pub fn error_chain(e: &BuildError) -> String {
+pub fn error_chain<E: std::error::Error + ?Sized>(e: &E) -> String {
     let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = e.source();
     while let Some(s) = source {
         text.push_str(": ");
         text.push_str(&s.to_string());

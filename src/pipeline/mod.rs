@@ -13,9 +13,9 @@
 //! builds the simulator inventory a pipeline needs, `run` is `gild build`'s
 //! work below the command line.
 
+pub mod answer;
 pub mod check;
 pub mod cleanup;
-pub mod answer;
 pub mod config;
 pub mod connect;
 pub mod engine;

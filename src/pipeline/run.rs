@@ -79,14 +79,8 @@ pub fn load_pipeline(
     if !simulated {
         return Ok(load(path, vars)?);
     }
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut referenced = std::collections::BTreeSet::new();
-    let _ = super::vars::interpolate(&text, &Vars::empty(), &mut referenced);
     let mut vars = vars.clone();
-    for name in referenced {
+    for name in super::load::referenced_variables(path)? {
         if vars.get(&name).is_none() {
             let value = if name.to_ascii_uppercase().contains("URL") {
                 "https://simulator.invalid/"
@@ -96,10 +90,10 @@ pub fn load_pipeline(
             notes.push(format!(
                 "${{{name}}} is not set: `{value}` under the embedded simulator"
             ));
-            vars.set(name, value);
+            vars.set_default(name, value);
         }
     }
-    Ok(super::load::load_str(path, &text, &vars)?)
+    Ok(load(path, &vars)?)
 }
 
 /// `--only`/`--skip` name real stages.
@@ -218,12 +212,7 @@ pub fn make_job(
     })
 }
 
-/// `--vcenter-url` / `--ca-file` (or GILD_VCENTER_URL / GILD_VCENTER_CA_FILE).
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    pub vcenter_url: Option<url::Url>,
-    pub ca_file: Option<PathBuf>,
-}
+pub use super::connect::Overrides;
 
 /// How to reach the pipeline's vCenter: its URL and TLS trust, with the
 /// command line's overrides.
@@ -232,25 +221,8 @@ pub fn client_config(
     password: Secret,
     o: &Overrides,
 ) -> Result<ClientConfig, RunError> {
-    let p = l.pipeline();
-    let url = match &o.vcenter_url {
-        Some(u) => u.clone(),
-        None => url::Url::parse(&p.vcenter.url).map_err(|e| {
-            RunError::Usage(format!(
-                "{}: vcenter.url {:?} is not a URL: {e}",
-                l.file_name(),
-                p.vcenter.url
-            ))
-        })?,
-    };
-    let mut config = ClientConfig::new(url, p.vcenter.user.clone(), password);
-    config.tls.ca_file = o
-        .ca_file
-        .clone()
-        .or_else(|| p.vcenter.ca_file.as_ref().map(|f| l.resolve_path(f)));
-    config.tls.thumbprint = p.vcenter.thumbprint.clone();
-    config.tls.insecure = p.vcenter.insecure;
-    Ok(config)
+    super::connect::client_config(l, password, o)
+        .map_err(|e| RunError::Usage(format!("{}: {e}", l.file_name())))
 }
 
 /// Logs in to the pipeline's vCenter (for `cleanup`, `templates`, `validate --online`).

@@ -34,10 +34,23 @@ pub fn parse_public_keys(text: &str) -> Result<Vec<String>, String> {
     Ok(keys)
 }
 
-/// The private key at `path` is the pair of one of `public_keys`.
-pub fn check_pair(path: &Path, public_keys: &[String]) -> Result<(), String> {
+/// Why a private key is not the pair of the image's public key(s).
+#[derive(Debug, thiserror::Error)]
+pub enum PairError {
+    /// The file is not an OpenSSH private key (a PEM key needs
+    /// `ssh-keygen -p -f KEY` first).
+    #[error("not an OpenSSH private key ({0})")]
+    NotAKey(String),
+    #[error("it does not pair with the {count} public key(s): its public half is {fingerprint}; WMCO could not log in")]
+    Mismatch { count: usize, fingerprint: String },
+}
+
+/// The private key at `path` is the pair of one of `public_keys`. The
+/// public half is stored in the clear in OpenSSH's format, so even an
+/// encrypted key is checked without its passphrase.
+pub fn pair(path: &Path, public_keys: &[String]) -> Result<(), PairError> {
     let private = ssh_key::PrivateKey::read_openssh_file(path)
-        .map_err(|e| format!("not an OpenSSH private key ({e})"))?;
+        .map_err(|e| PairError::NotAKey(e.to_string()))?;
     let public = private.public_key();
     let matches = public_keys.iter().any(|k| {
         ssh_key::PublicKey::from_openssh(k).is_ok_and(|p| p.key_data() == public.key_data())
@@ -45,12 +58,16 @@ pub fn check_pair(path: &Path, public_keys: &[String]) -> Result<(), String> {
     if matches {
         Ok(())
     } else {
-        Err(format!(
-            "its public half ({}) is not among the {} key(s) in public_key_file: WMCO could not log in",
-            public.fingerprint(Default::default()),
-            public_keys.len()
-        ))
+        Err(PairError::Mismatch {
+            count: public_keys.len(),
+            fingerprint: public.fingerprint(Default::default()).to_string(),
+        })
     }
+}
+
+/// [`pair`], its failure as text.
+pub fn check_pair(path: &Path, public_keys: &[String]) -> Result<(), String> {
+    pair(path, public_keys).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

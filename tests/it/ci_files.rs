@@ -420,7 +420,6 @@ fn ci_commands_that_exist_on_this_branch_are_real_with_real_flags() {
 }
 
 #[test]
-#[ignore = "needs gild build/validate from the pipeline branch"]
 fn every_ci_command_is_a_real_gild_command_with_real_flags() {
     for cmd in ci_commands() {
         assert_real(&cmd);

@@ -4,12 +4,14 @@
 //! password removed, so the hash names the file without carrying a secret.
 
 use super::Build;
+use crate::pipeline::answer;
 use crate::pipeline::error::StageError;
 use crate::pipeline::guest::sha256_hex;
 use crate::report::Severity;
-use crate::unattend::{lint_text, render, Profile};
+use crate::unattend::{lint_text, render};
 
-/// Where the answer file goes in the guest; sysprep is pointed at it.
+/// Where the answer file goes in the guest; sysprep is pointed at it. A
+/// pipeline may move it with `unattend.set.uploaded_answer_file`.
 pub fn guest_path(b: &Build<'_>) -> String {
     b.job
         .pipeline
@@ -17,64 +19,30 @@ pub fn guest_path(b: &Build<'_>) -> String {
         .as_ref()
         .and_then(|u| u.set.get("uploaded_answer_file"))
         .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| {
-            format!(
-                "{}\\unattend.xml",
-                b.job.pipeline.guest.work_dir.trim_end_matches('\\')
-            )
-        })
+        .unwrap_or_else(|| answer::guest_answer_path(&b.job.pipeline))
 }
 
 pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
     let vm = b.require_vm()?;
-    let cfg = b.job.pipeline.unattend.clone().ok_or_else(|| {
-        StageError::Precondition(
-            "the unattend stage needs an `unattend:` section (template and values)".into(),
-        )
-    })?;
     let password = b.job.secrets.admin_password.clone().ok_or_else(|| {
         StageError::Precondition("the unattend stage needs the administrator password (unattend.admin_password_env or _file)".into())
     })?;
-    let template_path = b.local_path(&cfg.template);
-    let input = |what: &'static str, path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |reason: String| StageError::Input { what, path, reason }
-    };
-    let template = std::fs::read_to_string(&template_path)
-        .map_err(|e| e.to_string())
-        .map_err(input("unattend.template", &template_path))?;
-    let mut values = match &cfg.values {
-        Some(v) => {
-            let path = b.local_path(v);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
-                .map_err(input("unattend.values", &path))?;
-            render::parse_values(&text)
-                .map_err(|e| e.to_string())
-                .map_err(input("unattend.values", &path))?
-        }
-        None => serde_json::Value::Object(Default::default()),
-    };
-    if let serde_json::Value::Object(map) = &mut values {
-        for (k, v) in &cfg.set {
-            map.insert(k.clone(), v.clone());
-        }
-    }
     let upload_to = guest_path(b);
-    if let serde_json::Value::Object(map) = &mut values {
-        map.entry("uploaded_answer_file")
-            .or_insert(serde_json::Value::String(upload_to.clone()));
-        map.remove("profile");
-    }
-    let name = template_path.display().to_string();
-    let rendered = render::render(&name, &template, values, &password, false)
-        .map_err(|e| e.to_string())
-        .map_err(input("unattend.template", &template_path))?;
-    let profile = if b.job.pipeline.target.is_wmco() {
-        Profile::Wmco
-    } else {
-        Profile::K8s
-    };
+    // The same rendering `gild validate` checks, so what validate passed is
+    // what the guest gets.
+    let answer = answer::render_answer(&b.job.pipeline, &b.job.base_dir, &password).map_err(
+        |e| match e {
+            answer::AnswerError::NoSection => StageError::Precondition(
+                "the unattend stage needs an `unattend:` section (template and values)".into(),
+            ),
+            other => StageError::Input {
+                what: "unattend",
+                path: b.job.pipeline_path.clone(),
+                reason: crate::pipeline::engine::error_chain(&other),
+            },
+        },
+    )?;
+    let (rendered, profile) = (answer.text, answer.profile);
     let diags = lint_text(&upload_to, &rendered, profile);
     let errors: Vec<_> = diags
         .iter()

@@ -108,36 +108,17 @@ fn ssh_keys(f: &mut Findings<'_>, field: &str, path: &Path, private: Option<(Str
             return;
         }
     };
-    let mut keys = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
+    let keys = match crate::pipeline::sshkey::parse_public_keys(&text) {
+        Ok(keys) => keys,
+        Err(reason) => {
+            f.at(
+                rules::SSH_KEY,
+                field,
+                format!("{}: {reason}", path.display()),
+            );
+            return;
         }
-        match ssh_key::PublicKey::from_openssh(line) {
-            Ok(k) => keys.push(k),
-            Err(e) => {
-                f.at(
-                    rules::SSH_KEY,
-                    field,
-                    format!(
-                        "{} line {}: not an OpenSSH public key ({e})",
-                        path.display(),
-                        n + 1
-                    ),
-                );
-                return;
-            }
-        }
-    }
-    if keys.is_empty() {
-        f.at(
-            rules::SSH_KEY,
-            field,
-            format!("{} holds no public key", path.display()),
-        );
-        return;
-    }
+    };
     let Some((pfield, ppath)) = private else {
         return;
     };
@@ -152,35 +133,26 @@ fn ssh_keys(f: &mut Findings<'_>, field: &str, path: &Path, private: Option<(Str
         )
         .severity = Severity::Warning;
     }
-    let parsed = std::fs::read_to_string(&ppath)
-        .map_err(|e| e.to_string())
-        .and_then(|t| ssh_key::PrivateKey::from_openssh(t.trim()).map_err(|e| e.to_string()));
-    match parsed {
-        // The public half is stored in the clear in OpenSSH's format, so
-        // even an encrypted key can be checked without its passphrase.
-        Ok(sk) => {
-            if !keys
-                .iter()
-                .any(|k| k.key_data() == sk.public_key().key_data())
-            {
-                f.at(
-                    rules::SSH_KEY,
-                    field,
-                    format!(
-                        "public key {} does not pair with private key {} (its public half is {})",
-                        path.display(),
-                        ppath.display(),
-                        sk.public_key().fingerprint(Default::default())
-                    ),
-                );
-            }
+    use crate::pipeline::sshkey::{pair, PairError};
+    match pair(&ppath, &keys) {
+        Ok(()) => {}
+        Err(e @ PairError::Mismatch { .. }) => {
+            f.at(
+                rules::SSH_KEY,
+                field,
+                format!(
+                    "public key {} and private key {}: {e}",
+                    path.display(),
+                    ppath.display()
+                ),
+            );
         }
-        Err(e) => {
+        Err(e @ PairError::NotAKey(_)) => {
             f.at(
                 rules::SSH_KEY,
                 &pfield,
                 format!(
-                    "{} is not an OpenSSH private key ({e}); the pair cannot be checked (ssh-keygen -p -f KEY converts PEM keys)",
+                    "{}: {e}; the pair cannot be checked (ssh-keygen -p -f KEY converts PEM keys)",
                     ppath.display()
                 ),
             );
@@ -215,7 +187,7 @@ fn answer_file(f: &mut Findings<'_>) {
     let rendered = match render_answer_file(f.loaded, &password) {
         Ok(r) => r,
         Err(e) => {
-            let message = render::redact(&chain(&e), &password);
+            let message = render::redact(&crate::pipeline::engine::error_chain(&e), &password);
             f.at(rules::UNATTEND, "unattend.template", message);
             return;
         }
@@ -234,15 +206,4 @@ fn answer_file(f: &mut Findings<'_>) {
         diag.severity = d.severity;
         diag.help = help.into();
     }
-}
-
-/// An error and its causes on one line (`a: b: c`).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut src = e.source();
-    while let Some(s) = src {
-        parts.push(s.to_string());
-        src = s.source();
-    }
-    parts.join(": ")
 }

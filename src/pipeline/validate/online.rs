@@ -29,7 +29,7 @@ pub async fn check(loaded: &LoadedPipeline) -> Vec<Diagnostic> {
             return f.out;
         }
     };
-    let cfg = match client_config(loaded, password) {
+    let cfg = match client_config(loaded, password, &Default::default()) {
         Ok(c) => c,
         Err(e) => {
             f.at(rules::ONLINE_LOGIN, "vcenter.url", e.to_string());
