@@ -114,7 +114,12 @@ pub async fn run(args: BuildArgs, log_format: LogFormat) -> anyhow::Result<Outco
     let mut worst = Outcome::Success;
     for o in &outcomes {
         let took = crate::pipeline::progress::format_duration(o.duration);
+        if log_format == LogFormat::Json {
+            // Machines get the ending as one event like every other line.
+            println!("{}", finished_event(o));
+        }
         match (&o.error, o.status) {
+            (None, _) if log_format == LogFormat::Json => {}
             (None, _) => {
                 let t = o
                     .template
@@ -149,6 +154,22 @@ pub async fn run(args: BuildArgs, log_format: LogFormat) -> anyhow::Result<Outco
         }
     }
     Ok(worst)
+}
+
+/// `build_finished`: how one pipeline's build ended, for `--log-format json`.
+fn finished_event(o: &crate::pipeline::engine::BuildOutcome) -> serde_json::Value {
+    serde_json::json!({
+        "event": "build_finished",
+        "pipeline": o.pipeline,
+        "status": o.status,
+        "duration_ms": o.duration.as_millis() as u64,
+        "template": o.template.as_ref().map(|t| serde_json::json!({"name": t.name, "id": t.id.to_string()})),
+        "manifest": o.outputs.manifest,
+        "junit": o.outputs.junit,
+        "machineset": o.outputs.machineset,
+        "error": o.error.as_ref().map(crate::pipeline::engine::error_chain),
+        "state_file": o.state_file,
+    })
 }
 
 fn worse(a: Outcome, b: Outcome) -> Outcome {

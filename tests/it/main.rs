@@ -5,6 +5,7 @@
 
 mod support;
 
+mod build_process;
 mod ci_files;
 mod client_integration;
 mod cluster_cli;

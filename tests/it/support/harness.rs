@@ -249,9 +249,14 @@ pub fn error_type(body: &Value) -> &str {
 /// `gild simulator serve` (this build's binary) as a subprocess, for the
 /// third-party clients, once it has printed its banner.
 pub async fn serve_process() -> gild::cli::bench::serve::ServeProcess {
+    serve_process_with(&[]).await
+}
+
+/// [`serve_process`] with extra `gild simulator serve` arguments.
+pub async fn serve_process_with(extra: &[&str]) -> gild::cli::bench::serve::ServeProcess {
     gild::cli::bench::serve::ServeProcess::start(
         std::path::Path::new(env!("CARGO_BIN_EXE_gild")),
-        &[],
+        extra,
         std::time::Duration::from_secs(60),
     )
     .await
