@@ -6,7 +6,9 @@
 mod support;
 
 mod ci_files;
+mod client_faults;
 mod client_integration;
+mod client_polling;
 mod cluster_cli;
 mod cluster_machineset;
 mod cluster_netplan;
