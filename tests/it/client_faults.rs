@@ -545,3 +545,42 @@ async fn vi_task_starts_that_get_no_answer_are_read_back_then_asked_again() {
     // Each repeat came after reading the state back: the config read.
     assert!(count(&sim, &format!("GET {vi}/config")) >= 4);
 }
+
+#[tokio::test]
+async fn a_failed_login_wrapped_by_a_stage_prints_every_cause_with_alternate_display() {
+    // A port that was just free: nothing listens, the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = url::Url::parse(&format!("https://127.0.0.1:{port}/")).expect("url");
+    let mut cfg = ClientConfig::new(url, "administrator@vsphere.local", "pw-s3cret".into());
+    cfg.retry = RetryPolicy::never();
+    cfg.timeouts = Timeouts::for_tests();
+    let err = Client::connect(cfg).await.expect_err("nothing listens");
+    let stage = gild::pipeline::error::StageError::vsphere("preflight: log in to vCenter")(err);
+    let error = anyhow::Error::new(stage);
+    let layers: Vec<String> = error.chain().map(ToString::to_string).collect();
+    let shown = format!("{error:#}");
+    // The stage, the client's call with its URL, reqwest, and the OS's
+    // refusal at the bottom: each layer once, joined by ": ".
+    assert!(layers.len() >= 4, "{layers:#?}");
+    assert!(layers[0].contains("preflight"), "{shown}");
+    assert!(
+        layers[1].contains(&format!("127.0.0.1:{port}")) && layers[1].contains("cannot connect"),
+        "{shown}"
+    );
+    assert!(
+        layers
+            .last()
+            .is_some_and(|l| l.to_lowercase().contains("refused")),
+        "the root cause is the refused connection: {shown}"
+    );
+    for layer in &layers {
+        assert!(
+            shown.contains(layer.as_str()),
+            "{layer:?} missing from {shown}"
+        );
+    }
+    assert!(!shown.contains("pw-s3cret"), "{shown}");
+}
