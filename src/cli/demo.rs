@@ -8,25 +8,30 @@
 //! build VM, power it on, wait for Tools and an IP, run a program, move a
 //! file in and out of the guest, clean up, log out).
 //!
-//! The build VM is removed on the failure path too (best effort, reported),
-//! so a failed demo does not leave a powered-on VM behind in vCenter.
+//! The build VM is owned by a [`BuildVm`] guard: the last step `finish`es
+//! it, a failed step `discard`s it (power off, delete), and a guard dropped
+//! with its VM still there logs a warning naming the VM, so a failed demo
+//! never leaves a VM behind unnoticed. `gild build` is the real job;
+//! this command stays as a connectivity check of a vCenter and a guest.
 
 use super::{BadInputExt, Outcome};
 use crate::secret::Secret;
 use crate::simulator::{self, SimulatorConfig, Timing};
 use crate::vsphere::wire::VmId;
 use crate::vsphere::wire::{
-    ClonePlacement, CloneSpec, GuestCredentials, PowerState, ProcessSpec, ToolsRunState,
-    ToolsVersion,
+    ClonePlacement, CloneSpec, GuestCredentials, ProcessSpec, ToolsInfo, ToolsVersion,
 };
 use crate::vsphere::{Client, ClientConfig, VsphereError};
 use anyhow::Context as _;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "demo_steps.rs"]
 mod steps;
 use steps::Steps;
+#[path = "demo_vm.rs"]
+mod build_vm;
+use build_vm::BuildVm;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -162,29 +167,13 @@ fn client_config(
 async fn demo(args: &DemoArgs, target: Target, wait: Duration) -> anyhow::Result<()> {
     let mut steps = Steps::new(STEP_COUNT);
     let url = target.config.url.clone();
-    let poll = target.config.timeouts.poll_interval;
     let client = steps
         .run("log in", Client::connect(target.config), |c| {
             format!("{} at {url}", c.user())
         })
         .await
         .map_err(classify)?;
-    let mut build_vm = None;
-    let outcome = build(
-        args,
-        &client,
-        &target.guest,
-        &mut steps,
-        &mut build_vm,
-        wait,
-        poll,
-    )
-    .await;
-    if outcome.is_err() {
-        if let Some(vm) = &build_vm {
-            clean_up(&client, vm).await;
-        }
-    }
+    let outcome = build(args, &client, &target.guest, &mut steps, wait).await;
     steps.skip_to_last();
     let logout = steps
         .run("log out", client.logout(), |_| String::new())
@@ -198,14 +187,14 @@ async fn demo(args: &DemoArgs, target: Target, wait: Duration) -> anyhow::Result
     Ok(())
 }
 
+/// Resolves the placement, clones the build VM and exercises it; the VM's
+/// guard removes it when a step fails.
 async fn build(
     args: &DemoArgs,
     client: &Client,
     guest: &GuestCredentials,
     steps: &mut Steps,
-    build_vm: &mut Option<VmId>,
     wait: Duration,
-    poll: Duration,
 ) -> anyhow::Result<()> {
     let placement = steps
         .run(
@@ -239,25 +228,49 @@ async fn build(
         power_on: Some(false),
     };
     let vm = steps
-        .run("clone build VM", client.clone_vm(&spec), |vm| {
-            format!("{name} = {vm}")
+        .run("clone build VM", BuildVm::clone(client, &spec), |vm| {
+            format!("{name} = {}", vm.id())
         })
         .await?;
-    *build_vm = Some(vm.clone());
+    if let Err(e) = exercise(client, guest, &vm, &name, steps, wait).await {
+        // The step's error is the one reported; cleanup only adds a line.
+        match vm.discard().await {
+            Ok(id) => println!("cleanup: build VM {id} powered off and deleted"),
+            Err(cleanup) => eprintln!("cleanup: {:#}", anyhow::Error::new(cleanup)),
+        }
+        return Err(e);
+    }
     steps
-        .run("power on", client.power_on(&vm), |_| String::new())
+        .run("delete build VM", vm.finish(), |id| format!("{id} deleted"))
+        .await?;
+    Ok(())
+}
+
+/// Boots the build VM, runs a program and a file round trip in its guest,
+/// and powers it off again.
+async fn exercise(
+    client: &Client,
+    guest: &GuestCredentials,
+    build_vm: &BuildVm<'_>,
+    name: &str,
+    steps: &mut Steps,
+    wait: Duration,
+) -> anyhow::Result<()> {
+    let vm = build_vm.id();
+    steps
+        .run("power on", client.power_on(vm), |_| String::new())
         .await?;
     steps
         .run(
             "wait for VMware Tools",
-            wait_for_tools(client, &vm, wait, poll),
-            |v| format!("Tools {v} running"),
+            client.wait_for_tools(vm, wait),
+            |t| format!("Tools {} running", tools_version(t)),
         )
         .await?;
     steps
         .run(
             "wait for an IP address",
-            client.wait_for_ip(&vm, wait),
+            client.wait_for_ip(vm, wait),
             |ip| ip.clone(),
         )
         .await?;
@@ -269,7 +282,7 @@ async fn build(
     let exit = steps
         .run(
             "run cmd.exe /c exit 0",
-            client.run_program(&vm, guest, &cmd, wait),
+            client.run_program(vm, guest, &cmd, wait),
             |e| format!("exit code {}", e.exit_code),
         )
         .await?;
@@ -283,19 +296,13 @@ async fn build(
     steps
         .run(
             "file round trip (upload, download, compare)",
-            round_trip(client, &vm, guest, content.clone()),
+            round_trip(client, vm, guest, content),
             |n| format!("{n} bytes match"),
         )
         .await?;
     steps
-        .run("power off", client.power_off(&vm), |_| String::new())
+        .run("power off", client.power_off(vm), |_| String::new())
         .await?;
-    steps
-        .run("delete build VM", client.delete_vm(&vm), |_| {
-            format!("{vm} deleted")
-        })
-        .await?;
-    *build_vm = None;
     Ok(())
 }
 
@@ -337,33 +344,14 @@ async fn resolve_placement(
     })
 }
 
-/// Polls Tools until it runs; returns its version for the step line.
-async fn wait_for_tools(
-    client: &Client,
-    vm: &VmId,
-    wait: Duration,
-    poll: Duration,
-) -> anyhow::Result<String> {
-    let start = Instant::now();
-    loop {
-        let tools = client.tools(vm).await?;
-        if tools.run_state == ToolsRunState::Running {
-            let version = tools
-                .version_number
-                .map(|n| ToolsVersion::from_number(n).to_string());
-            return Ok(version
-                .or(tools.version)
-                .unwrap_or_else(|| "(version unknown)".into()));
-        }
-        if start.elapsed() >= wait {
-            anyhow::bail!(
-                "VMware Tools in {vm} still {:?} after {}",
-                tools.run_state,
-                steps::format_duration(wait)
-            );
-        }
-        tokio::time::sleep(poll).await;
-    }
+/// The running Tools version for the step line: decoded from
+/// `version_number` (MAJOR.MINOR.REV), else vCenter's free-form text.
+fn tools_version(tools: &ToolsInfo) -> String {
+    tools
+        .version_number
+        .map(|n| ToolsVersion::from_number(n).to_string())
+        .or_else(|| tools.version.clone())
+        .unwrap_or_else(|| "(version unknown)".into())
 }
 
 async fn round_trip(
@@ -386,19 +374,4 @@ async fn round_trip(
     }
     client.delete_file(vm, guest, DEMO_GUEST_FILE).await?;
     Ok(sent.len())
-}
-
-/// After a failed step: power off and delete the build VM, reporting (not
-/// hiding) what could not be undone.
-async fn clean_up(client: &Client, vm: &VmId) {
-    let powered_on = matches!(client.power(vm).await, Ok(p) if p.state != PowerState::PoweredOff);
-    if powered_on {
-        if let Err(e) = client.power_off(vm).await {
-            eprintln!("cleanup: could not power off {vm}: {e}");
-        }
-    }
-    match client.delete_vm(vm).await {
-        Ok(()) => println!("cleanup: build VM {vm} deleted"),
-        Err(e) => eprintln!("cleanup: could not delete {vm}; remove it by hand: {e}"),
-    }
 }

@@ -2,12 +2,19 @@
 //!
 //! Every variant carries what was being done (`what`: "clone vm-42 to
 //! \"win-build-1\"") so the Display is a complete, single line a person can
-//! act on, and vCenter's own words when it gave any. Callers branch on
+//! act on, and vCenter's own words when it gave any. A lower-level cause
+//! (the reqwest, serde_json or io error) is kept as the `#[source]`, not
+//! flattened into the text, so `{:#}` (anyhow at the command edge) prints
+//! the whole chain and code can still downcast it. Callers branch on
 //! [`VsphereError::error_type`] / [`VsphereError::fault_type`] or the
 //! `is_*` helpers instead of matching strings.
 
 use super::wire::{ErrorType, VapiErrorBody, ViFaultBody};
 use std::time::Duration;
+
+/// A cause of any kind, for the variants whose sources vary (TLS set-up
+/// reads files, parses PEM and builds rustls and reqwest configurations).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VsphereError {
@@ -40,13 +47,18 @@ pub enum VsphereError {
 
     /// The request did not get an answer (refused, reset, timed out).
     /// `sent` is false only when the connection was never made, which is
-    /// what makes a blind retry of a non-idempotent call safe.
-    #[error("{what}: no answer from {url}: {reason}")]
+    /// what makes a blind retry of a non-idempotent call safe. `problem`
+    /// is the short kind ("timed out", "cannot connect", "connection
+    /// lost"); the source is reqwest's error with its URL removed (a
+    /// transfer URL's query is a ticket).
+    #[error("{what}: no answer from {url} ({problem})")]
     Transport {
         what: String,
         url: String,
-        reason: String,
+        problem: &'static str,
         sent: bool,
+        #[source]
+        source: reqwest::Error,
     },
 
     #[error(
@@ -55,8 +67,28 @@ pub enum VsphereError {
     )]
     UntrustedCertificate { url: String, reason: String },
 
-    #[error("{what}: the answer could not be read: {reason}")]
-    Decode { what: String, reason: String },
+    /// An answer that is not the JSON the operation returns.
+    #[error("{what}: the answer is not the JSON expected (it starts {excerpt})")]
+    Decode {
+        what: String,
+        excerpt: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// An answer that parsed but lacks what the API promises (no session
+    /// token, no task reference, a transfer URL that is not a URL).
+    #[error("{what}: unexpected answer from vCenter: {reason}")]
+    Unexpected { what: String, reason: String },
+
+    /// A request body could not be encoded as JSON (a map with non-string
+    /// keys, a failing `Serialize` impl). Nothing was sent.
+    #[error("{what}: the request body could not be encoded as JSON")]
+    Encode {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
 
     #[error("{kind} {name} not found")]
     NotFound { kind: &'static str, name: String },
@@ -72,13 +104,22 @@ pub enum VsphereError {
     InvalidPath { path: String, reason: String },
 
     #[error("client configuration: {field}: {reason}")]
-    Config { field: &'static str, reason: String },
+    Config {
+        field: &'static str,
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
 
-    #[error("{what}: {path}: {reason}")]
+    /// A local file could not be opened, read or written (`doing`:
+    /// "open", "write", ...).
+    #[error("{what}: cannot {doing} {path}")]
     Io {
         what: String,
+        doing: &'static str,
         path: String,
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
 
     #[error("{what}: still not done after {after:?}")]
@@ -86,6 +127,44 @@ pub enum VsphereError {
 }
 
 impl VsphereError {
+    /// A configuration error without an underlying cause.
+    pub fn config(field: &'static str, reason: impl Into<String>) -> Self {
+        VsphereError::Config {
+            field,
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// A configuration error caused by `source`.
+    pub fn config_caused(
+        field: &'static str,
+        reason: impl Into<String>,
+        source: impl Into<Cause>,
+    ) -> Self {
+        VsphereError::Config {
+            field,
+            reason: reason.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    pub(crate) fn unexpected(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        VsphereError::Unexpected {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An answer that `serde_json` refused, with the start of the body.
+    pub(crate) fn decode(what: impl Into<String>, body: &[u8], source: serde_json::Error) -> Self {
+        VsphereError::Decode {
+            what: what.into(),
+            excerpt: excerpt(body),
+            source,
+        }
+    }
+
     /// The vAPI `error_type`, when vCenter sent one.
     pub fn error_type(&self) -> Option<ErrorType> {
         match self {
@@ -214,6 +293,7 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error as _;
 
     #[test]
     fn vapi_error_body_becomes_typed_error_naming_operation_and_message() {
@@ -267,9 +347,110 @@ mod tests {
         let refused = VsphereError::Transport {
             what: "x".into(),
             url: "u".into(),
-            reason: "r".into(),
+            problem: "cannot connect",
             sent: false,
+            source: a_reqwest_error(),
         };
         assert!(refused.is_transient() && !refused.is_ambiguous());
+    }
+
+    /// reqwest's errors cannot be built directly; a request to a URL
+    /// without a host fails in the builder.
+    fn a_reqwest_error() -> reqwest::Error {
+        reqwest::Client::new()
+            .get("http://")
+            .build()
+            .expect_err("a URL without a host is refused")
+    }
+
+    /// The message of every link of `e`'s source chain, outermost first.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        let mut out = vec![e.to_string()];
+        let mut cur = e.source();
+        while let Some(next) = cur {
+            out.push(next.to_string());
+            cur = next.source();
+        }
+        out
+    }
+
+    #[test]
+    fn decode_error_keeps_the_serde_error_as_its_source_and_shows_the_body_start() {
+        let body = b"<html>proxy error</html>";
+        let cause = serde_json::from_slice::<serde_json::Value>(body).unwrap_err();
+        let e = VsphereError::decode("get VM vm-1", body, cause);
+        let links = chain(&e);
+        assert_eq!(
+            links[0],
+            "get VM vm-1: the answer is not the JSON expected (it starts <html>proxy error</html>)"
+        );
+        assert!(links[1].contains("expected value"), "{links:?}");
+        assert!(e
+            .source()
+            .is_some_and(|s| s.downcast_ref::<serde_json::Error>().is_some()));
+    }
+
+    #[test]
+    fn io_error_names_what_and_the_file_and_keeps_the_io_error() {
+        let e = VsphereError::Io {
+            what: "upload a.bin to C:\\a.bin in vm-1".into(),
+            doing: "open",
+            path: "/tmp/a.bin".into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "No such file"),
+        };
+        assert_eq!(
+            chain(&e),
+            [
+                "upload a.bin to C:\\a.bin in vm-1: cannot open /tmp/a.bin",
+                "No such file"
+            ]
+        );
+    }
+
+    #[test]
+    fn transport_error_is_one_line_and_chains_to_reqwest() {
+        let e = VsphereError::Transport {
+            what: "get VM vm-1".into(),
+            url: "https://vc/api/vcenter/vm/vm-1".into(),
+            problem: "connection lost",
+            sent: true,
+            source: a_reqwest_error(),
+        };
+        let links = chain(&e);
+        assert_eq!(
+            links[0],
+            "get VM vm-1: no answer from https://vc/api/vcenter/vm/vm-1 (connection lost)"
+        );
+        assert!(links.len() >= 2, "{links:?}");
+        assert!(links.iter().all(|l| !l.contains('\n')), "{links:?}");
+        assert!(e.is_transient() && e.is_ambiguous());
+    }
+
+    #[test]
+    fn encode_and_config_errors_keep_their_causes() {
+        let mut bad_keys = std::collections::BTreeMap::new();
+        bad_keys.insert(vec![1u8], 1);
+        let cause = serde_json::to_value(&bad_keys).unwrap_err();
+        let e = VsphereError::Encode {
+            what: "clone vm-1 to \"x\"".into(),
+            source: cause,
+        };
+        let links = chain(&e);
+        assert_eq!(
+            links[0],
+            "clone vm-1 to \"x\": the request body could not be encoded as JSON"
+        );
+        assert!(links[1].contains("key must be a string"), "{links:?}");
+        assert!(!e.is_transient());
+
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = VsphereError::config_caused("tls.ca_file", "cannot read /etc/ca.pem", io);
+        assert_eq!(
+            chain(&e),
+            [
+                "client configuration: tls.ca_file: cannot read /etc/ca.pem",
+                "denied"
+            ]
+        );
     }
 }

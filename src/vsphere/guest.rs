@@ -14,7 +14,8 @@ use super::session::Client;
 use super::transport::{Call, Reply};
 use super::wire::{GuestCredentials, ProcessInfo, ProcessSpec, ProcessSummary};
 use super::wire::{GuestPid, VmId};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use std::time::Duration;
 
 /// How a program run by [`Client::run_program`] ended.
@@ -26,35 +27,51 @@ pub struct ProcessExit {
     pub finished: Option<String>,
 }
 
-fn with_credentials(creds: &GuestCredentials, extra: Value) -> Value {
-    let mut body = json!({ "credentials": creds.to_wire() });
-    if let (Some(obj), Value::Object(more)) = (body.as_object_mut(), extra) {
-        obj.extend(more);
-    }
-    body
+/// A guest-operation body: `credentials` beside the operation's own
+/// parameters (`{"credentials": ..., "spec": ...}`; CONTRACT.md: with
+/// several parameters the body is an object keyed by parameter name).
+#[derive(Serialize)]
+struct GuestBody<'a, P: Serialize + ?Sized> {
+    credentials: Value,
+    #[serde(flatten)]
+    params: &'a P,
+}
+
+/// Parameters of guest operations that take none besides the credentials.
+#[derive(Serialize)]
+pub(crate) struct NoParams {}
+
+/// The `spec` parameter (process create, transfer create).
+#[derive(Serialize)]
+pub(crate) struct SpecParam<'a, T: Serialize> {
+    pub spec: &'a T,
 }
 
 impl Client {
-    /// A guest operation: `{"credentials": ..., ...extra}` as the body.
-    pub(crate) async fn guest_reply(
+    /// A guest operation: `{"credentials": ..., ...params}` as the body.
+    pub(crate) async fn guest_reply<P: Serialize + ?Sized>(
         &self,
         op: &'static Operation,
         params: &[(&str, &str)],
         creds: &GuestCredentials,
-        extra: Value,
+        extra: &P,
         what: &str,
     ) -> Result<Reply, VsphereError> {
-        let call = Call::new(op, params, what).body(with_credentials(creds, extra));
+        let body = GuestBody {
+            credentials: creds.to_wire(),
+            params: extra,
+        };
+        let call = Call::new(op, params, what).json(&body)?;
         self.t().execute(&call).await
     }
 
     /// A guest operation answering JSON.
-    pub(crate) async fn guest_call<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn guest_call<T: serde::de::DeserializeOwned, P: Serialize + ?Sized>(
         &self,
         op: &'static Operation,
         params: &[(&str, &str)],
         creds: &GuestCredentials,
-        extra: Value,
+        extra: &P,
         what: String,
     ) -> Result<T, VsphereError> {
         self.guest_reply(op, params, creds, extra, &what)
@@ -73,7 +90,8 @@ impl Client {
     ) -> Result<Reply, VsphereError> {
         let pid_s = pid.to_string();
         let params = [("vm", vm.as_str()), ("pid", pid_s.as_str())];
-        self.guest_reply(op, &params, creds, json!({}), what).await
+        self.guest_reply(op, &params, creds, &NoParams {}, what)
+            .await
     }
 
     pub async fn list_processes(
@@ -86,7 +104,7 @@ impl Client {
             &ops::PROCESS_LIST,
             &[("vm", vm.as_str())],
             creds,
-            json!({}),
+            &NoParams {},
             what,
         )
         .await
@@ -104,7 +122,8 @@ impl Client {
             .json(&what)
     }
 
-    /// Ends a guest process (`?action=delete`).
+    /// Ends a guest process (`?action=delete`). After a lost answer a
+    /// process that has exited (or is gone) counts as ended.
     pub async fn kill_process(
         &self,
         vm: &VmId,
@@ -112,9 +131,22 @@ impl Client {
         pid: GuestPid,
     ) -> Result<(), VsphereError> {
         let what = format!("end guest process {pid} in {vm}");
-        self.on_process(&ops::PROCESS_DELETE, vm, creds, pid, &what)
-            .await
-            .map(|_| ())
+        self.recover_then_retry(
+            &what,
+            || async {
+                self.on_process(&ops::PROCESS_DELETE, vm, creds, pid, &what)
+                    .await
+                    .map(drop)
+            },
+            || async {
+                match self.process(vm, creds, pid).await {
+                    Ok(info) => Ok(info.exit_code.map(drop)),
+                    Err(e) if e.is_not_found() => Ok(Some(())),
+                    Err(e) => Err(e),
+                }
+            },
+        )
+        .await
     }
 
     /// Starts a program in the guest and returns its pid.
@@ -126,22 +158,25 @@ impl Client {
     ) -> Result<GuestPid, VsphereError> {
         let what = format!("start {} in {vm}", spec.path);
         let params = [("vm", vm.as_str())];
-        let before: Vec<GuestPid> = match self.list_processes(vm, creds).await {
-            Ok(list) => list.into_iter().map(|p| p.pid).collect(),
-            Err(e) if e.is_unauthenticated() || e.is_not_found() => return Err(e),
-            // Without the list, a lost answer can still be recovered from,
-            // only with less certainty; starting is what matters.
-            Err(_) => Vec::new(),
-        };
-        let extra = json!({ "spec": spec });
+        // The list is what tells a process this call started from an
+        // older one with the same command line; without it a recovery
+        // could take that older process's exit code for this one's, so a
+        // failure here (after the transport's retries) ends the call.
+        let before: Vec<GuestPid> = self
+            .list_processes(vm, creds)
+            .await?
+            .into_iter()
+            .map(|p| p.pid)
+            .collect();
+        let extra = SpecParam { spec };
         self.recover_then_retry(
             &what,
             || {
-                self.guest_call::<GuestPid>(
+                self.guest_call::<GuestPid, _>(
                     &ops::PROCESS_CREATE,
                     &params,
                     creds,
-                    extra.clone(),
+                    &extra,
                     what.clone(),
                 )
             },
@@ -244,9 +279,22 @@ mod tests {
             user_name: "Administrator".into(),
             password: Secret::new("pw"),
         };
-        let body = with_credentials(&creds, json!({"path": "C:\\x", "recursive": true}));
+        let spec = ProcessSpec {
+            path: "C:\\x.exe".into(),
+            ..Default::default()
+        };
+        let body = serde_json::to_value(GuestBody {
+            credentials: creds.to_wire(),
+            params: &SpecParam { spec: &spec },
+        })
+        .unwrap();
         assert_eq!(body["credentials"]["type"], "USERNAME_PASSWORD");
-        assert_eq!(body["path"], "C:\\x");
-        assert_eq!(body["recursive"], true);
+        assert_eq!(body["spec"]["path"], "C:\\x.exe");
+        let bare = serde_json::to_value(GuestBody {
+            credentials: creds.to_wire(),
+            params: &NoParams {},
+        })
+        .unwrap();
+        assert_eq!(bare.as_object().map(|o| o.len()), Some(1), "{bare}");
     }
 }

@@ -9,7 +9,8 @@
 //!   redacted tracing); `retry`: backoff; `error`: the one error type;
 //! - `session`: the `Client` handle, login/logout and shared helpers;
 //! - `inventory`, `vm`, `guest` (processes), `files` (guest filesystem),
-//!   `vijson` (templates, rename, destroy, tasks): the operations.
+//!   `vijson` (VI/JSON release, session and tasks) and `vi_methods`
+//!   (templates, annotation, folders, rename, destroy): the operations.
 //! - `wire`: the wire types shared with the simulator (ids, bodies, errors).
 
 pub mod config;
@@ -22,6 +23,7 @@ pub mod retry;
 pub mod session;
 pub mod tls;
 pub mod transport;
+pub mod vi_methods;
 pub mod vijson;
 pub mod vm;
 pub mod wire;
@@ -35,5 +37,6 @@ pub use ops::{Operation, OPERATIONS};
 pub use retry::RetryPolicy;
 pub use session::Client;
 pub use tls::{parse_thumbprint, thumbprint_of};
-pub use vijson::{ChildVm, TaskState, VI_RELEASES};
+pub use vi_methods::ChildVm;
+pub use vijson::{TaskState, ViTask, VI_RELEASES};
 pub use vm::is_apipa;

@@ -10,7 +10,8 @@
 //! Guest transfer create is marked idempotent on purpose: it only mints a
 //! one-time URL and touches nothing in the guest, so a repeat after a lost
 //! answer costs an unused URL. The PUT/GET on that URL is never repeated
-//! (the URL works once, and an upload body is a stream).
+//! (the URL works once, and an upload body is a stream): after a transient
+//! failure the whole transfer starts again with a new URL (`files`).
 
 use super::error::VsphereError;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -187,16 +188,22 @@ impl Operation {
                 .iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| *v)
-                .ok_or_else(|| VsphereError::Config {
-                    field: "operation",
-                    reason: format!("{} needs a value for {{{name}}}", self.name),
+                .ok_or_else(|| {
+                    VsphereError::config(
+                        "operation",
+                        format!("{} needs a value for {{{name}}}", self.name),
+                    )
                 })
         };
         if self.api == Api::Transfer {
             let raw = value_of("url")?;
-            return Url::parse(raw).map_err(|e| VsphereError::Config {
-                field: "transfer url",
-                reason: format!("{raw:?} is not a URL ({e})"),
+            return Url::parse(raw).map_err(|e| {
+                let shown = raw.split('?').next().unwrap_or_default();
+                VsphereError::config_caused(
+                    "transfer url",
+                    format!("{shown:?} (query left out: it holds the ticket) is not a URL"),
+                    e,
+                )
             });
         }
         let (path_t, query_t) = match self.path_template.split_once('?') {

@@ -18,8 +18,9 @@ use super::ops;
 use super::tls;
 use super::transport::{Auth, Call, Reply, Transport, SESSION_HEADER};
 use super::vijson::ViState;
-use super::wire::SessionInfo;
+use super::wire::{ErrorType, SessionInfo};
 use crate::secret::Secret;
+use std::borrow::Borrow;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -52,16 +53,16 @@ impl Client {
     pub async fn connect(cfg: ClientConfig) -> Result<Client, VsphereError> {
         let scheme = cfg.url.scheme();
         if scheme != "https" && scheme != "http" {
-            return Err(VsphereError::Config {
-                field: "url",
-                reason: format!("{} is not an http(s) URL", cfg.url),
-            });
+            return Err(VsphereError::config(
+                "url",
+                format!("{} is not an http(s) URL", cfg.url),
+            ));
         }
         if cfg.url.host_str().is_none() {
-            return Err(VsphereError::Config {
-                field: "url",
-                reason: format!("{} has no host", cfg.url),
-            });
+            return Err(VsphereError::config(
+                "url",
+                format!("{} has no host", cfg.url),
+            ));
         }
         if scheme == "https" && cfg.tls.insecure && cfg.tls.thumbprint.is_none() {
             tracing::warn!(
@@ -133,12 +134,14 @@ impl Client {
             self.t().base.origin().ascii_serialization()
         );
         self.t().set_token(None);
-        self.t()
+        let ended = self
+            .t()
             .with_retries(
                 &Call::new(&ops::SESSION_DELETE, &[], what),
                 &Auth::Token(token),
             )
-            .await?;
+            .await;
+        already_ended_is_ok(ended)?;
         vi_result
     }
 
@@ -152,17 +155,19 @@ impl Client {
         &self.inner.t
     }
 
-    /// Runs a call with the `/api` session and decodes its JSON answer.
-    pub(crate) async fn json<T: serde::de::DeserializeOwned>(
+    /// Runs a call (owned, or borrowed by an attempt that may be repeated)
+    /// with the `/api` session and decodes its JSON answer.
+    pub(crate) async fn json<'a, T: serde::de::DeserializeOwned>(
         &self,
-        call: Call<'_>,
+        call: impl Borrow<Call<'a>>,
     ) -> Result<T, VsphereError> {
-        self.t().execute(&call).await?.json(&call.what)
+        let call = call.borrow();
+        self.t().execute(call).await?.json(&call.what)
     }
 
     /// Runs a call with the `/api` session, ignoring the (empty) answer.
-    pub(crate) async fn unit(&self, call: Call<'_>) -> Result<(), VsphereError> {
-        self.t().execute(&call).await.map(|_: Reply| ())
+    pub(crate) async fn unit<'a>(&self, call: impl Borrow<Call<'a>>) -> Result<(), VsphereError> {
+        self.t().execute(call.borrow()).await.map(|_: Reply| ())
     }
 
     /// Runs a non-idempotent `attempt`. After an ambiguous failure (the
@@ -206,9 +211,47 @@ impl Client {
         }
     }
 
+    /// Runs an action that vCenter refuses with ALREADY_IN_DESIRED_STATE
+    /// once it has taken effect (hardware and Tools upgrades, connecting
+    /// the Tools installer). After an ambiguous failure it is sent again;
+    /// on that repeat the refusal means the earlier attempt went through.
+    /// On the first attempt the refusal is the caller's answer.
+    pub(crate) async fn repeat_until_in_state<A, AF>(
+        &self,
+        what: &str,
+        attempt: A,
+    ) -> Result<(), VsphereError>
+    where
+        A: Fn() -> AF,
+        AF: Future<Output = Result<(), VsphereError>>,
+    {
+        // Atomic rather than a Cell: the futures must stay Send.
+        let repeated = AtomicBool::new(false);
+        self.recover_then_retry(
+            what,
+            || {
+                let repeat = repeated.swap(true, Ordering::Relaxed);
+                let sent = attempt();
+                async move {
+                    match sent.await {
+                        Err(e) if repeat && e.error_type() == Some(ErrorType::AlreadyInDesiredState) => {
+                            tracing::info!(error = %e, "the earlier attempt went through after all");
+                            Ok(())
+                        }
+                        other => other,
+                    }
+                }
+            },
+            || async { Ok(None) },
+        )
+        .await
+    }
+
     /// Polls `check` every `poll_interval` until it yields a value or
     /// `deadline` has passed (then a [`VsphereError::Deadline`] naming
-    /// `what`). Errors from `check` end the wait.
+    /// `what`), pausing longer each time (see [`next_poll_interval`]).
+    /// Errors from `check` end the wait: each call in it has already had
+    /// the transport's retries, so an error here is vCenter's answer.
     pub(crate) async fn poll_until<T, F, Fut>(
         &self,
         what: &str,
@@ -237,9 +280,25 @@ impl Client {
             }
             let left = deadline.saturating_sub(started.elapsed());
             tokio::time::sleep(interval.min(left)).await;
-            interval = (interval * 3 / 2).min(base * 8);
+            interval = next_poll_interval(interval, base);
         }
     }
+}
+
+/// A logout refused because the session is not (or no longer) valid has
+/// nothing left to end: vCenter expired it, or an earlier logout whose
+/// answer was lost went through.
+pub(crate) fn already_ended_is_ok<T>(r: Result<T, VsphereError>) -> Result<(), VsphereError> {
+    match r {
+        Err(e) if e.is_unauthenticated() => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The pause after `current`: ×1.5, at most 8× `base`.
+fn next_poll_interval(current: Duration, base: Duration) -> Duration {
+    (current * 3 / 2).min(base * 8)
 }
 
 impl Transport {
@@ -258,20 +317,26 @@ impl Transport {
             .await?;
         let token: String = reply.json(&what)?;
         if token.is_empty() {
-            return Err(VsphereError::Decode {
+            return Err(VsphereError::unexpected(
                 what,
-                reason: "vCenter returned an empty session token".into(),
-            });
+                "vCenter returned an empty session token",
+            ));
         }
         self.set_token(Some(Secret::new(token)));
         Ok(())
     }
 
-    /// Whether the current token is still a live session. Sent once, with
-    /// no re-login, because it is the re-login decision itself.
-    pub(crate) async fn session_is_valid(&self) -> bool {
+    /// Whether the current token is still a live session: `Some(true)`,
+    /// `Some(false)` when vCenter says it is not, `None` when no answer
+    /// came even after retries. Never re-logs in itself, because it is the
+    /// re-login decision.
+    pub(crate) async fn session_is_valid(&self) -> Option<bool> {
         let call = Call::new(&ops::SESSION_GET, &[], "check the vCenter session");
-        self.send_once(&call, &Auth::Session).await.is_ok()
+        match self.with_retries(&call, &Auth::Session).await {
+            Ok(_) => Some(true),
+            Err(e) if e.is_unauthenticated() => Some(false),
+            Err(_) => None,
+        }
     }
 }
 
@@ -311,8 +376,21 @@ fn http_client(
         .connect_timeout(cfg.timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(90))
         .build()
-        .map_err(|e| VsphereError::Config {
-            field: "http client",
-            reason: e.to_string(),
-        })
+        .map_err(|e| VsphereError::config_caused("http client", "cannot build the HTTP client", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_pauses_grow_by_half_up_to_eight_times_the_interval() {
+        let base = Duration::from_millis(100);
+        let mut pauses = vec![base];
+        for _ in 0..7 {
+            pauses.push(next_poll_interval(*pauses.last().unwrap(), base));
+        }
+        let ms: Vec<u128> = pauses.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [100, 150, 225, 337, 506, 759, 800, 800]);
+    }
 }

@@ -29,11 +29,10 @@ pub fn parse_thumbprint(text: &str) -> Result<[u8; 32], VsphereError> {
         .chars()
         .filter(|c| *c != ':' && !c.is_whitespace())
         .collect();
-    let bad = |reason: String| VsphereError::Config {
-        field: "tls.thumbprint",
-        reason,
-    };
-    let bytes = hex::decode(&hex_only).map_err(|e| bad(format!("{text:?} is not hex ({e})")))?;
+    let bad = |reason: String| VsphereError::config("tls.thumbprint", reason);
+    let bytes = hex::decode(&hex_only).map_err(|e| {
+        VsphereError::config_caused("tls.thumbprint", format!("{text:?} is not hex"), e)
+    })?;
     match bytes.len() {
         32 => {
             let mut out = [0u8; 32];
@@ -84,10 +83,7 @@ fn verifier_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, VsphereErr
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| VsphereError::Config {
-            field: "tls",
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| VsphereError::config_caused("tls", "no safe TLS protocol version", e))?;
     let pin = opts
         .thumbprint
         .as_deref()
@@ -104,27 +100,32 @@ fn verifier_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, VsphereErr
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = &opts.ca_file {
         let shown = path.display().to_string();
-        let pem = std::fs::read(path).map_err(|e| VsphereError::Config {
-            field: "tls.ca_file",
-            reason: format!("{shown}: {e}"),
+        let pem = std::fs::read(path).map_err(|e| {
+            VsphereError::config_caused("tls.ca_file", format!("cannot read {shown}"), e)
         })?;
         let mut count = 0;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.map_err(|e| VsphereError::Config {
-                field: "tls.ca_file",
-                reason: format!("{shown}: not a PEM certificate bundle ({e})"),
+            let cert = cert.map_err(|e| {
+                VsphereError::config_caused(
+                    "tls.ca_file",
+                    format!("{shown}: not a PEM certificate bundle"),
+                    e,
+                )
             })?;
-            roots.add(cert).map_err(|e| VsphereError::Config {
-                field: "tls.ca_file",
-                reason: format!("{shown}: certificate rejected ({e})"),
+            roots.add(cert).map_err(|e| {
+                VsphereError::config_caused(
+                    "tls.ca_file",
+                    format!("{shown}: certificate rejected"),
+                    e,
+                )
             })?;
             count += 1;
         }
         if count == 0 {
-            return Err(VsphereError::Config {
-                field: "tls.ca_file",
-                reason: format!("{shown}: no `-----BEGIN CERTIFICATE-----` block found"),
-            });
+            return Err(VsphereError::config(
+                "tls.ca_file",
+                format!("{shown}: no `-----BEGIN CERTIFICATE-----` block found"),
+            ));
         }
     }
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
@@ -269,8 +270,12 @@ mod tests {
     fn sha1_thumbprint_is_refused_with_a_hint() {
         let e = parse_thumbprint(&HEX[..40]).unwrap_err().to_string();
         assert!(e.contains("SHA-1") && e.contains("tls.thumbprint"), "{e}");
-        let e = parse_thumbprint("zz").unwrap_err().to_string();
-        assert!(e.contains("not hex"), "{e}");
+        let e = parse_thumbprint("zz").unwrap_err();
+        assert!(e.to_string().contains("not hex"), "{e}");
+        assert!(
+            std::error::Error::source(&e).is_some(),
+            "the hex error is kept as the cause"
+        );
     }
 
     #[test]

@@ -71,15 +71,31 @@ impl<'a> Call<'a> {
         }
     }
 
-    pub fn body(mut self, body: Value) -> Self {
-        self.body = Some(body);
-        self
+    /// Sets the JSON body, encoded now so a value that cannot be encoded
+    /// is an [`VsphereError::Encode`] naming this call (and nothing is
+    /// sent) instead of a panic in `serde_json::json!`.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self, VsphereError> {
+        self.body = Some(encode(&self.what, body)?);
+        Ok(self)
     }
 
     pub fn query(mut self, query: Vec<(String, String)>) -> Self {
         self.query = query;
         self
     }
+}
+
+/// Encodes a request body for the call described by `what`; the one
+/// place a body becomes JSON, so an encoding failure is always an
+/// [`VsphereError::Encode`] naming the call.
+pub(crate) fn encode<T: serde::Serialize + ?Sized>(
+    what: &str,
+    body: &T,
+) -> Result<Value, VsphereError> {
+    serde_json::to_value(body).map_err(|source| VsphereError::Encode {
+        what: what.to_string(),
+        source,
+    })
 }
 
 /// A successful answer.
@@ -90,10 +106,7 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, VsphereError> {
-        serde_json::from_slice(&self.body).map_err(|e| VsphereError::Decode {
-            what: what.to_string(),
-            reason: format!("{e} in {}", super::error::excerpt(&self.body)),
-        })
+        serde_json::from_slice(&self.body).map_err(|e| VsphereError::decode(what, &self.body, e))
     }
 }
 
@@ -162,7 +175,7 @@ impl Transport {
                 // Another call may have logged in again while this one waited.
                 let current = self.token();
                 if same_token(&current, &used) {
-                    if current.is_some() && self.session_is_valid().await {
+                    if current.is_some() && self.session_is_valid().await == Some(true) {
                         // The session is fine: the 401 is about something
                         // else (guest credentials), so it is the answer.
                         return Err(e);
@@ -230,12 +243,12 @@ impl Transport {
         let started = Instant::now();
         let sent = req.send().await;
         let result = match sent {
-            Err(e) => Err(send_error(&call.what, &url, &e)),
+            Err(e) => Err(send_error(&call.what, &url, e)),
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
                 match resp.bytes().await {
-                    Err(e) => Err(send_error(&call.what, &url, &e)),
+                    Err(e) => Err(send_error(&call.what, &url, e)),
                     Ok(body) if (200..300).contains(&status) => Ok(Reply { headers, body }),
                     Ok(body) => Err(VsphereError::from_response(
                         call.what.clone(),
@@ -268,32 +281,33 @@ fn same_token(a: &Option<Secret>, b: &Option<Secret>) -> bool {
 }
 
 /// Turns a reqwest failure into one clear error: an untrusted certificate
-/// gets its own variant (and no error-chain dump); otherwise the deepest
-/// cause, which is the one that says what happened ("connection refused").
-pub(crate) fn send_error(what: &str, url: &Url, e: &reqwest::Error) -> VsphereError {
+/// gets its own variant (its reason says what to configure); otherwise a
+/// [`VsphereError::Transport`] with the short kind of failure in its line
+/// and reqwest's error, URL removed, as its source: `{:#}` then reads
+/// "... (cannot connect): error sending request: ...: Connection refused".
+/// The URL is dropped because a transfer URL's query is its ticket; the
+/// line names the origin and path instead.
+pub(crate) fn send_error(what: &str, url: &Url, e: reqwest::Error) -> VsphereError {
     let origin = url.origin().ascii_serialization();
-    if let Some(reason) = tls::certificate_problem(e) {
+    if let Some(reason) = tls::certificate_problem(&e) {
         return VsphereError::UntrustedCertificate {
             url: origin,
             reason,
         };
     }
-    let mut deepest: &dyn std::error::Error = e;
-    while let Some(next) = deepest.source() {
-        deepest = next;
-    }
-    let reason = if e.is_timeout() {
-        "timed out".to_string()
+    let problem = if e.is_timeout() {
+        "timed out"
     } else if e.is_connect() {
-        format!("cannot connect ({deepest})")
+        "cannot connect"
     } else {
-        deepest.to_string()
+        "connection lost"
     };
     VsphereError::Transport {
         what: what.to_string(),
         url: origin + url.path(),
-        reason,
+        problem,
         sent: !e.is_connect(),
+        source: e.without_url(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! VI/JSON (`/sdk/vim25/{release}/...`): the few vSphere Web Services
+//! VI/JSON (`/sdk/vim25/{release}/...`), for the few vSphere Web Services
 //! methods `/api` lacks (mark as template, rename, destroy, the `template`
 //! flag) and their tasks.
 //!
@@ -10,14 +10,19 @@
 //! tries it first. When VI/JSON refuses it (401, `NotAuthenticated`,
 //! `InvalidLogin`), the client logs in through `SessionManager.Login` and
 //! uses that token for VI/JSON from then on (and logs it out on close).
+//!
+//! This module is the VI/JSON plumbing (release, session, calls, tasks);
+//! the VM and folder methods built on it are in `vi_methods`.
 
 use super::error::VsphereError;
 use super::ops::{self, Operation};
 use super::session::Client;
-use super::transport::{Auth, Call, Reply, SESSION_HEADER};
-use super::wire::{FolderId, TaskId, VmId};
+use super::transport::{encode, Auth, Call, Reply, SESSION_HEADER};
+use super::wire::TaskId;
 use crate::secret::Secret;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use std::future::Future;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -55,15 +60,48 @@ impl ViState {
     }
 }
 
-/// A VM or template in a folder, as its VI configuration describes it.
+/// A VI task this client asked for: started, or found already in effect.
+///
+/// Starting a task is not idempotent, so after a lost answer the client
+/// reads the state back first (`Client::start_task`); when the effect is
+/// there (the new name, the VM gone, ...) there is no task id to wait for,
+/// and [`Client::wait_task`] returns at once for `AlreadyDone`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChildVm {
-    pub vm: VmId,
-    pub name: String,
-    pub template: bool,
-    /// `config.annotation` (the "Notes" field); empty when unset.
-    pub annotation: String,
-    pub create_date: Option<String>,
+pub enum ViTask {
+    Started(TaskId),
+    AlreadyDone,
+}
+
+impl From<TaskId> for ViTask {
+    fn from(task: TaskId) -> Self {
+        ViTask::Started(task)
+    }
+}
+
+impl From<&TaskId> for ViTask {
+    fn from(task: &TaskId) -> Self {
+        ViTask::Started(task.clone())
+    }
+}
+
+impl From<&ViTask> for ViTask {
+    fn from(task: &ViTask) -> Self {
+        task.clone()
+    }
+}
+
+/// `{"api_releases": [...]}`, the body of `system?action=hello`.
+#[derive(Serialize)]
+struct Hello {
+    api_releases: &'static [&'static str],
+}
+
+/// `SessionManager.Login` parameters.
+#[derive(Serialize)]
+struct Login<'a> {
+    #[serde(rename = "userName")]
+    user_name: &'a str,
+    password: &'a str,
 }
 
 /// The state of a VI task as `wait_task` last saw it.
@@ -81,20 +119,21 @@ impl Client {
         vi.release
             .get_or_try_init(|| async {
                 let what = "negotiate the VI/JSON release";
-                let call = Call::new(&ops::SYSTEM_HELLO, &[], what)
-                    .body(json!({ "api_releases": VI_RELEASES }));
+                let call = Call::new(&ops::SYSTEM_HELLO, &[], what).json(&Hello {
+                    api_releases: VI_RELEASES,
+                })?;
                 match self.t().execute(&call).await {
                     Ok(reply) => {
                         let answer: Value = reply.json(what)?;
                         match answer.get("api_release").and_then(Value::as_str) {
                             Some(r) if !r.is_empty() => Ok(r.to_string()),
-                            _ => Err(VsphereError::Config {
-                                field: "vi_release",
-                                reason: format!(
+                            _ => Err(VsphereError::config(
+                                "vi_release",
+                                format!(
                                     "vCenter shares no VI/JSON release with gild (gild offers {})",
                                     VI_RELEASES.join(", ")
                                 ),
-                            }),
+                            )),
                         }
                     }
                     Err(e) if e.status() == Some(404) => Ok(vi
@@ -110,7 +149,8 @@ impl Client {
 
     /// Calls a VI/JSON operation on managed object `mo_id`, with the VI
     /// session (logging in through SessionManager when needed, once).
-    async fn vi_call(
+    /// `body` is already encoded (see [`encode`]).
+    pub(crate) async fn vi_call(
         &self,
         op: &'static Operation,
         mo_id: &str,
@@ -166,28 +206,25 @@ impl Client {
         let manager = content
             .pointer("/sessionManager/value")
             .and_then(Value::as_str)
-            .ok_or_else(|| VsphereError::Decode {
-                what: what.clone(),
-                reason: "ServiceContent has no sessionManager".into(),
-            })?
+            .ok_or_else(|| VsphereError::unexpected(&what, "ServiceContent has no sessionManager"))?
             .to_string();
         let params = [("release", release), ("moId", manager.as_str())];
-        let body = json!({ "userName": self.user(), "password": self.t().password().expose() });
-        let reply = self
-            .t()
-            .execute_as(
-                &Call::new(&ops::VI_LOGIN, &params, what.clone()).body(body),
-                Auth::None,
-            )
-            .await?;
+        let login = Login {
+            user_name: self.user(),
+            password: self.t().password().expose(),
+        };
+        let call = Call::new(&ops::VI_LOGIN, &params, what.clone()).json(&login)?;
+        let reply = self.t().execute_as(&call, Auth::None).await?;
         let token = reply
             .headers
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| VsphereError::Decode {
-                what,
-                reason: format!("Login answered without a {SESSION_HEADER} header"),
+            .ok_or_else(|| {
+                VsphereError::unexpected(
+                    what,
+                    format!("Login answered without a {SESSION_HEADER} header"),
+                )
             })?;
         vi.set_token(Some(Secret::new(token)));
         if let Ok(mut m) = vi.session_manager.write() {
@@ -214,167 +251,39 @@ impl Client {
         };
         let params = [("release", release.as_str()), ("moId", manager.as_str())];
         let call = Call::new(&ops::VI_LOGOUT, &params, "log out of VI/JSON");
-        self.t()
-            .execute_as(&call, Auth::Token(token))
-            .await
-            .map(|_| ())
+        super::session::already_ended_is_ok(self.t().execute_as(&call, Auth::Token(token)).await)
     }
 
-    /// Whether `vm` is an inventory template (`VirtualMachine.config.template`).
-    /// `/api`'s VM list leaves templates out, so this is the way to tell.
-    pub async fn is_template(&self, vm: &VmId) -> Result<bool, VsphereError> {
-        let what = format!("read the configuration of {vm}");
-        let config: Value = self
-            .vi_call(&ops::VI_VM_CONFIG, vm.as_str(), None, &what)
-            .await?
-            .json(&what)?;
-        config
-            .get("template")
-            .and_then(Value::as_bool)
-            .ok_or_else(|| VsphereError::Decode {
-                what,
-                reason: "VirtualMachineConfigInfo has no `template` flag".into(),
-            })
-    }
-
-    /// `VirtualMachine.ReconfigVM_Task` setting only `annotation` (the
-    /// Notes field), waited for. gild writes its build lock and template
-    /// provenance there, where anyone looking at vCenter sees them.
-    pub async fn set_annotation(&self, vm: &VmId, text: &str) -> Result<(), VsphereError> {
-        let what = format!("set the annotation of {vm}");
-        let body = json!({"spec": {"_typeName": "VirtualMachineConfigSpec", "annotation": text}});
-        let reply = self
-            .vi_call(&ops::VI_VM_RECONFIGURE, vm.as_str(), Some(body), &what)
-            .await?;
-        let task = task_ref(&reply, &what)?;
-        self.wait_task(&task, Duration::from_secs(300))
-            .await
-            .map(|_| ())
-    }
-
-    /// `SearchIndex.FindChild`: the VM or template named `name` directly in
-    /// `folder`. Unlike `/api`'s VM list this sees templates too, which is
-    /// what checking a template name needs.
-    pub async fn find_child_vm(
+    /// Starts a VI task (`op` on `mo_id` with `body`). Starting one is not
+    /// idempotent, so after an ambiguous failure `in_effect` reads the
+    /// state back: when the task's effect is there the answer is
+    /// [`ViTask::AlreadyDone`], otherwise the task is asked for again
+    /// within the retry policy. A task that vCenter accepted but has not
+    /// finished looks "not in effect", so in that window the repeat runs
+    /// the task a second time; each caller says why that is harmless.
+    pub(crate) async fn start_task<B, L, LF>(
         &self,
-        folder: &FolderId,
-        name: &str,
-    ) -> Result<Option<VmId>, VsphereError> {
-        let what = format!("find {name:?} in folder {folder}");
-        let body = json!({"entity": moref("Folder", folder.as_str()), "name": name});
-        let reply = self
-            .vi_call(&ops::VI_SEARCH_FIND_CHILD, "SearchIndex", Some(body), &what)
-            .await?;
-        if reply.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
-        }
-        let found: Value = reply.json(&what)?;
-        Ok(match found.get("type").and_then(Value::as_str) {
-            Some("VirtualMachine") => found.get("value").and_then(Value::as_str).map(VmId::new),
-            _ => None,
-        })
-    }
-
-    /// The VMs and templates directly in `folder` (`Folder.childEntity`,
-    /// then each one's `config`).
-    pub async fn child_vms(&self, folder: &FolderId) -> Result<Vec<ChildVm>, VsphereError> {
-        let what = format!("list folder {folder}");
-        let children: Vec<Value> = self
-            .vi_call(&ops::VI_FOLDER_CHILDREN, folder.as_str(), None, &what)
-            .await?
-            .json(&what)?;
-        let mut out = Vec::new();
-        for child in children {
-            if child.get("type").and_then(Value::as_str) != Some("VirtualMachine") {
-                continue;
-            }
-            let Some(id) = child.get("value").and_then(Value::as_str) else {
-                continue;
-            };
-            match self.vm_config(&VmId::new(id)).await {
-                Ok(c) => out.push(c),
-                // Deleted between the two reads: it is no longer a child.
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
-    }
-
-    /// A VM's (or template's) name, template flag and annotation, from
-    /// `VirtualMachine.config`.
-    pub async fn vm_config(&self, vm: &VmId) -> Result<ChildVm, VsphereError> {
-        let what = format!("read the configuration of {vm}");
-        let config: Value = self
-            .vi_call(&ops::VI_VM_CONFIG, vm.as_str(), None, &what)
-            .await?
-            .json(&what)?;
-        let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_string);
-        Ok(ChildVm {
-            name: text("name").unwrap_or_default(),
-            template: config
-                .get("template")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            annotation: text("annotation").unwrap_or_default(),
-            create_date: text("createDate"),
-            vm: vm.clone(),
-        })
-    }
-
-    /// `Folder.MoveIntoFolder_Task` for one VM or template.
-    pub async fn move_into_folder(
-        &self,
-        folder: &FolderId,
-        vm: &VmId,
-    ) -> Result<TaskId, VsphereError> {
-        let what = format!("move {vm} into folder {folder}");
-        let body = json!({"list": [moref("VirtualMachine", vm.as_str())]});
-        let reply = self
-            .vi_call(
-                &ops::VI_FOLDER_MOVE_INTO,
-                folder.as_str(),
-                Some(body),
-                &what,
-            )
-            .await?;
-        task_ref(&reply, &what)
-    }
-
-    /// `VirtualMachine.MarkAsTemplate` (the VM must be powered off).
-    pub async fn mark_as_template(&self, vm: &VmId) -> Result<(), VsphereError> {
-        let what = format!("mark {vm} as template");
-        self.vi_call(
-            &ops::VI_MARK_AS_TEMPLATE,
-            vm.as_str(),
-            Some(json!({})),
-            &what,
+        op: &'static Operation,
+        mo_id: &str,
+        body: &B,
+        what: &str,
+        in_effect: L,
+    ) -> Result<ViTask, VsphereError>
+    where
+        B: Serialize + ?Sized,
+        L: Fn() -> LF,
+        LF: Future<Output = Result<bool, VsphereError>>,
+    {
+        let body = encode(what, body)?;
+        self.recover_then_retry(
+            what,
+            || async {
+                let reply = self.vi_call(op, mo_id, Some(body.clone()), what).await?;
+                task_ref(&reply, what).map(ViTask::Started)
+            },
+            || async { Ok(in_effect().await?.then_some(ViTask::AlreadyDone)) },
         )
         .await
-        .map(|_| ())
-    }
-
-    /// `VirtualMachine.Rename_Task`; wait for the task with [`Client::wait_task`].
-    pub async fn rename(&self, vm: &VmId, new_name: &str) -> Result<TaskId, VsphereError> {
-        let what = format!("rename {vm} to {new_name:?}");
-        let reply = self
-            .vi_call(
-                &ops::VI_RENAME,
-                vm.as_str(),
-                Some(json!({ "newName": new_name })),
-                &what,
-            )
-            .await?;
-        task_ref(&reply, &what)
-    }
-
-    /// `VirtualMachine.Destroy_Task` (works on templates too, unlike `/api` delete).
-    pub async fn destroy(&self, vm: &VmId) -> Result<TaskId, VsphereError> {
-        let what = format!("destroy {vm}");
-        let reply = self
-            .vi_call(&ops::VI_DESTROY, vm.as_str(), Some(json!({})), &what)
-            .await?;
-        task_ref(&reply, &what)
     }
 
     /// Reads `Task/{id}/info` once. A task that ended in error is returned
@@ -389,12 +298,18 @@ impl Client {
     }
 
     /// Polls a VI task until it succeeds (its `result`, if any), fails (its
-    /// fault) or `deadline` passes.
+    /// fault) or `deadline` passes. A task found [`ViTask::AlreadyDone`]
+    /// returns `None` at once. Takes a `&TaskId` or a `&ViTask`.
     pub async fn wait_task(
         &self,
-        task: &TaskId,
+        task: impl Into<ViTask>,
         deadline: Duration,
     ) -> Result<Option<Value>, VsphereError> {
+        let task = match task.into() {
+            ViTask::Started(task) => task,
+            ViTask::AlreadyDone => return Ok(None),
+        };
+        let task = &task;
         let what = format!("wait for task {task}");
         self.poll_until(&what, deadline, || async {
             Ok(match self.task_state(task).await? {
@@ -406,20 +321,13 @@ impl Client {
     }
 }
 
-fn moref(mo_type: &str, value: &str) -> Value {
-    json!({"_typeName": "ManagedObjectReference", "type": mo_type, "value": value})
-}
-
 fn task_ref(reply: &Reply, what: &str) -> Result<TaskId, VsphereError> {
     let moref: Value = reply.json(what)?;
     moref
         .get("value")
         .and_then(Value::as_str)
         .map(TaskId::new)
-        .ok_or_else(|| VsphereError::Decode {
-            what: what.to_string(),
-            reason: "the answer is not a Task reference".into(),
-        })
+        .ok_or_else(|| VsphereError::unexpected(what, "the answer is not a Task reference"))
 }
 
 /// TaskInfo → state. `error` is a `LocalizedMethodFault`
@@ -463,16 +371,17 @@ pub(crate) fn parse_task_info(info: &Value, what: &str) -> Result<TaskState, Vsp
                 message,
             })
         }
-        other => Err(VsphereError::Decode {
-            what: what.to_string(),
-            reason: format!("unknown task state {other:?}"),
-        }),
+        other => Err(VsphereError::unexpected(
+            what,
+            format!("unknown task state {other:?}"),
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn task_error_becomes_a_fault_with_the_localized_message() {

@@ -4,8 +4,11 @@
 //!
 //! Non-idempotent actions go through `recover_then_retry`: after a lost
 //! answer the client first checks whether the action happened (a VM with
-//! the clone's name, the power state it asked for, the VM gone) and only
-//! then tries again.
+//! the clone's name, the power state it asked for, the VM gone, the guest
+//! going down, the installer disconnected) and only then tries again.
+//! Upgrades and installer connect are repeated instead: vCenter answers a
+//! repeat that finds the work done with ALREADY_IN_DESIRED_STATE
+//! (`repeat_until_in_state`).
 
 use super::error::VsphereError;
 use super::inventory::ListFilter;
@@ -32,13 +35,10 @@ impl Client {
     /// vCenter when the first attempt was accepted).
     pub async fn clone_vm(&self, spec: &CloneSpec) -> Result<VmId, VsphereError> {
         let what = format!("clone {} to {:?}", spec.source, spec.name);
-        let body = serde_json::to_value(spec).map_err(|e| VsphereError::Decode {
-            what: what.clone(),
-            reason: e.to_string(),
-        })?;
+        let call = Call::new(&ops::VM_CLONE, &[], what.clone()).json(spec)?;
         self.recover_then_retry(
             &what,
-            || self.json::<VmId>(Call::new(&ops::VM_CLONE, &[], what.clone()).body(body.clone())),
+            || self.json::<VmId>(&call),
             || async {
                 let found = self.list_vms(&ListFilter::new().name(&spec.name)).await?;
                 Ok(match found.as_slice() {
@@ -134,14 +134,23 @@ impl Client {
         .await
     }
 
-    /// Asks the guest OS to reboot. Sent once: a reboot in progress cannot
-    /// be told apart from one that never started.
+    /// Asks the guest OS to reboot; returns at once. After a lost answer a
+    /// guest that is going down (resetting, shutting down, not running)
+    /// counts as rebooting; a guest still running gets the request again.
+    /// A reboot that already finished looks like one that never started,
+    /// so that rare case reboots twice: slower, but the guest ends up in
+    /// the state asked for.
     pub async fn guest_reboot(&self, vm: &VmId) -> Result<(), VsphereError> {
-        self.unit(Call::new(
-            &ops::GUEST_POWER_REBOOT,
-            &[("vm", vm.as_str())],
-            format!("reboot the guest of {vm}"),
-        ))
+        let what = format!("reboot the guest of {vm}");
+        let params = [("vm", vm.as_str())];
+        self.recover_then_retry(
+            &what,
+            || self.unit(Call::new(&ops::GUEST_POWER_REBOOT, &params, what.clone())),
+            || async {
+                let state = self.guest_power(vm).await?.state;
+                Ok((state != GuestPowerState::Running).then_some(()))
+            },
+        )
         .await
     }
 
@@ -165,9 +174,10 @@ impl Client {
             .map(|v| v.to_string())
             .unwrap_or_else(|| "the newest version".into());
         let what = format!("upgrade hardware of {vm} to {shown}");
-        let body = serde_json::json!(HardwareUpgradeSpec { version });
-        self.unit(Call::new(&ops::HARDWARE_UPGRADE, &[("vm", vm.as_str())], what).body(body))
-            .await
+        let params = [("vm", vm.as_str())];
+        let call = Call::new(&ops::HARDWARE_UPGRADE, &params, what.clone())
+            .json(&HardwareUpgradeSpec { version })?;
+        self.repeat_until_in_state(&what, || self.unit(&call)).await
     }
 
     pub async fn tools(&self, vm: &VmId) -> Result<ToolsInfo, VsphereError> {
@@ -185,14 +195,13 @@ impl Client {
         vm: &VmId,
         spec: &ToolsUpdateSpec,
     ) -> Result<(), VsphereError> {
-        let body = serde_json::json!(spec);
         self.unit(
             Call::new(
                 &ops::TOOLS_UPDATE,
                 &[("vm", vm.as_str())],
                 format!("update Tools policy of {vm}"),
             )
-            .body(body),
+            .json(spec)?,
         )
         .await
     }
@@ -202,16 +211,10 @@ impl Client {
         vm: &VmId,
         spec: &ToolsUpgradeSpec,
     ) -> Result<(), VsphereError> {
-        let body = serde_json::json!(spec);
-        self.unit(
-            Call::new(
-                &ops::TOOLS_UPGRADE,
-                &[("vm", vm.as_str())],
-                format!("upgrade VMware Tools in {vm}"),
-            )
-            .body(body),
-        )
-        .await
+        let what = format!("upgrade VMware Tools in {vm}");
+        let params = [("vm", vm.as_str())];
+        let call = Call::new(&ops::TOOLS_UPGRADE, &params, what.clone()).json(spec)?;
+        self.repeat_until_in_state(&what, || self.unit(&call)).await
     }
 
     pub async fn tools_installer(&self, vm: &VmId) -> Result<ToolsInstallerInfo, VsphereError> {
@@ -227,23 +230,28 @@ impl Client {
     /// Mounts the Tools installer ISO; already mounted counts as done.
     pub async fn connect_tools_installer(&self, vm: &VmId) -> Result<(), VsphereError> {
         let what = format!("connect the Tools installer to {vm}");
-        let r = self
-            .unit(Call::new(
-                &ops::TOOLS_INSTALLER_CONNECT,
-                &[("vm", vm.as_str())],
-                what,
-            ))
-            .await;
+        let params = [("vm", vm.as_str())];
+        let call = Call::new(&ops::TOOLS_INSTALLER_CONNECT, &params, what.clone());
+        let r = self.repeat_until_in_state(&what, || self.unit(&call)).await;
         already_done_is_ok(r)
     }
 
+    /// Unmounts the Tools installer ISO; after a lost answer an installer
+    /// found disconnected counts as done.
     pub async fn disconnect_tools_installer(&self, vm: &VmId) -> Result<(), VsphereError> {
         let what = format!("disconnect the Tools installer from {vm}");
-        self.unit(Call::new(
-            &ops::TOOLS_INSTALLER_DISCONNECT,
-            &[("vm", vm.as_str())],
-            what,
-        ))
+        let params = [("vm", vm.as_str())];
+        self.recover_then_retry(
+            &what,
+            || {
+                self.unit(Call::new(
+                    &ops::TOOLS_INSTALLER_DISCONNECT,
+                    &params,
+                    what.clone(),
+                ))
+            },
+            || async { Ok((!self.tools_installer(vm).await?.is_connected).then_some(())) },
+        )
         .await
     }
 
@@ -280,24 +288,43 @@ impl Client {
     }
 
     /// Waits until VMware Tools runs in the guest and guest operations are
-    /// ready (the precondition for processes and file transfers).
-    pub async fn wait_for_guest_operations(
+    /// ready (the precondition for processes and file transfers), and
+    /// returns the Tools state of that moment (version, policy).
+    pub async fn wait_for_tools(
         &self,
         vm: &VmId,
         deadline: Duration,
-    ) -> Result<(), VsphereError> {
+    ) -> Result<ToolsInfo, VsphereError> {
         let what = format!("wait for VMware Tools and guest operations in {vm}");
         self.poll_until(&what, deadline, || async {
-            if self.tools(vm).await?.run_state == ToolsRunState::NotRunning {
+            let Some(tools) = self.running_tools(vm).await? else {
                 return Ok(None);
-            }
+            };
             match self.guest_operations(vm).await {
-                Ok(g) => Ok(g.guest_operations_ready.then_some(())),
+                Ok(g) => Ok(g.guest_operations_ready.then_some(tools)),
                 Err(e) if unavailable(&e) => Ok(None),
                 Err(e) => Err(e),
             }
         })
         .await
+    }
+
+    /// [`Client::wait_for_tools`] for callers that only need the wait.
+    pub async fn wait_for_guest_operations(
+        &self,
+        vm: &VmId,
+        deadline: Duration,
+    ) -> Result<(), VsphereError> {
+        self.wait_for_tools(vm, deadline).await.map(drop)
+    }
+
+    /// The Tools state when Tools runs, `None` when it does not. Polls ask
+    /// this before a guest information route: those answer 503 while Tools
+    /// is down, and a 503 costs the transport's retries before it counts
+    /// as "not yet".
+    async fn running_tools(&self, vm: &VmId) -> Result<Option<ToolsInfo>, VsphereError> {
+        let tools = self.tools(vm).await?;
+        Ok((tools.run_state != ToolsRunState::NotRunning).then_some(tools))
     }
 
     /// Waits for the guest to report an IPv4 address and returns it. A
@@ -306,6 +333,9 @@ impl Client {
     pub async fn wait_for_ip(&self, vm: &VmId, deadline: Duration) -> Result<String, VsphereError> {
         let what = format!("wait for an IP address of {vm}");
         self.poll_until(&what, deadline, || async {
+            if self.running_tools(vm).await?.is_none() {
+                return Ok(None);
+            }
             match self.guest_identity(vm).await {
                 Ok(id) => Ok(id
                     .ip_address

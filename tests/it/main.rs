@@ -7,7 +7,9 @@ mod support;
 
 mod build_process;
 mod ci_files;
+mod client_faults;
 mod client_integration;
+mod client_polling;
 mod cluster_cli;
 mod cluster_machineset;
 mod cluster_netplan;

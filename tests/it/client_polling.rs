@@ -1,0 +1,152 @@
+//! Every wait of the client polls through `Client::poll_until`, whose
+//! pauses grow ×1.5 from the poll interval up to 8× it: proven by counting
+//! the polls the simulator saw over a known wait.
+//!
+//! With the test interval of 10 ms, one second of waiting is about 17
+//! polls (at 0, 10, 25, 47, 81, 132, 208 ms, then every 80 ms); polling at
+//! a fixed interval would be about 100. The bounds leave room for a slow
+//! machine (fewer polls) but not for a fixed interval.
+
+use gild::simulator::{self, FaultSpec, Simulator, SimulatorConfig, Timing};
+use gild::vsphere::wire::{CloneSpec, GuestCredentials, ProcessSpec, VmId};
+use gild::vsphere::{Client, ClientConfig, RetryPolicy, Timeouts, TlsOptions, VsphereError};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(1);
+const AT_MOST: u64 = 20;
+const AT_LEAST: u64 = 5;
+
+async fn start(faults: &str, timing: Timing) -> Simulator {
+    simulator::start(SimulatorConfig {
+        faults: FaultSpec::parse(faults).expect("fault spec parses"),
+        timing,
+        ..SimulatorConfig::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+async fn connect(sim: &Simulator) -> Client {
+    let mut cfg = ClientConfig::new(sim.base_url().clone(), sim.user(), sim.password().clone());
+    cfg.tls = TlsOptions {
+        ca_file: sim.ca_pem_path().map(Into::into),
+        ..TlsOptions::default()
+    };
+    cfg.retry = RetryPolicy::instant(3);
+    cfg.timeouts = Timeouts::for_tests();
+    assert_eq!(cfg.timeouts.poll_interval, Duration::from_millis(10));
+    Client::connect(cfg).await.expect("client connects")
+}
+
+async fn clone_base(client: &Client, name: &str) -> VmId {
+    let base = client.find_vm("win2022-base").await.expect("base VM");
+    client
+        .clone_vm(&CloneSpec {
+            source: base,
+            name: name.into(),
+            placement: None,
+            power_on: None,
+        })
+        .await
+        .expect("clone")
+}
+
+fn count(sim: &Simulator, key: &str) -> u64 {
+    sim.admin().route_counts().get(key).copied().unwrap_or(0)
+}
+
+fn assert_backed_off(polls: u64, what: &str) {
+    assert!(
+        (AT_LEAST..=AT_MOST).contains(&polls),
+        "{what}: {polls} polls in {WAIT:?}, expected {AT_LEAST}..={AT_MOST} (about 17 with back-off, 100 without)"
+    );
+}
+
+#[tokio::test]
+async fn run_program_polls_a_hanging_process_with_growing_pauses() {
+    let sim = start("process-hang=cmd.exe", Timing::instant()).await;
+    let client = connect(&sim).await;
+    let vm = clone_base(&client, "win-poll-proc").await;
+    client.power_on(&vm).await.expect("power on");
+    client
+        .wait_for_tools(&vm, Duration::from_secs(20))
+        .await
+        .expect("Tools");
+    let creds = GuestCredentials {
+        user_name: sim.guest_user().to_string(),
+        password: sim.guest_password().clone(),
+    };
+    let spec = ProcessSpec {
+        path: r"C:\Windows\System32\cmd.exe".into(),
+        arguments: Some("/c exit 0".into()),
+        ..ProcessSpec::default()
+    };
+    let e = client
+        .run_program(&vm, &creds, &spec, WAIT)
+        .await
+        .expect_err("the process hangs");
+    assert!(matches!(e, VsphereError::Deadline { .. }), "{e}");
+    assert_backed_off(
+        count(
+            &sim,
+            "POST /api/vcenter/vm/{vm}/guest/processes/{pid}?action=get",
+        ),
+        "process get",
+    );
+}
+
+#[tokio::test]
+async fn waiting_for_tools_that_never_start_backs_off() {
+    let sim = start("tools-never-start vm=win-poll-tools", Timing::instant()).await;
+    let client = connect(&sim).await;
+    let vm = clone_base(&client, "win-poll-tools").await;
+    client.power_on(&vm).await.expect("power on");
+    let e = client
+        .wait_for_tools(&vm, WAIT)
+        .await
+        .expect_err("Tools never start");
+    let text = e.to_string();
+    assert!(
+        matches!(e, VsphereError::Deadline { .. }) && text.contains(vm.as_str()),
+        "{text}"
+    );
+    assert_backed_off(count(&sim, "GET /api/vcenter/vm/{vm}/tools"), "tools get");
+}
+
+#[tokio::test]
+async fn waiting_for_an_ip_backs_off_and_asks_tools_before_the_guest() {
+    let sim = start("tools-never-start vm=win-poll-ip", Timing::instant()).await;
+    let client = connect(&sim).await;
+    let vm = clone_base(&client, "win-poll-ip").await;
+    client.power_on(&vm).await.expect("power on");
+    client
+        .wait_for_ip(&vm, WAIT)
+        .await
+        .expect_err("no IP without Tools");
+    assert_backed_off(count(&sim, "GET /api/vcenter/vm/{vm}/tools"), "tools get");
+    assert_eq!(
+        count(&sim, "GET /api/vcenter/vm/{vm}/guest/identity"),
+        0,
+        "guest identity answers 503 without Tools; polls do not spend retries on it"
+    );
+}
+
+#[tokio::test]
+async fn wait_task_polls_a_running_task_with_growing_pauses() {
+    let timing = Timing {
+        task: WAIT,
+        ..Timing::instant()
+    };
+    let sim = start("", timing).await;
+    let client = connect(&sim).await;
+    let vm = clone_base(&client, "win-poll-task").await;
+    let task = client.rename(&vm, "win-poll-task-2").await.expect("rename");
+    client
+        .wait_task(&task, Duration::from_secs(20))
+        .await
+        .expect("the task ends after a second");
+    assert_backed_off(
+        count(&sim, "GET /sdk/vim25/{release}/Task/{task}/info"),
+        "task info",
+    );
+}
