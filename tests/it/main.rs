@@ -26,6 +26,7 @@ mod lint_cli;
 mod pipeline_bench;
 mod pipeline_build;
 mod pipeline_cli;
+mod pipeline_faults;
 mod pipeline_load;
 mod pipeline_online;
 mod pipeline_resolve;
