@@ -25,6 +25,9 @@ function ConvertTo-InstallState([string]$State) {
 
 Invoke-GildScript $ResultPath 'collect-facts' {
     $os = Get-CimInstance -ClassName Win32_OperatingSystem
+    # The build revision: cumulative updates change it, never BuildNumber,
+    # so it is what says how patched the image is.
+    $ubr = [int](Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion').UBR
     $services = @('VMTools', 'WinRM', 'W32Time', 'sshd', 'ssh-agent', 'docker', 'containerd' | ForEach-Object {
             $s = Get-Service -Name $_ -ErrorAction SilentlyContinue
             if ($s) { [ordered]@{ name = $s.Name; status = "$($s.Status)"; start_type = "$($s.StartType)" } }
@@ -72,7 +75,7 @@ Invoke-GildScript $ResultPath 'collect-facts' {
 
     @{ changed = $false; details = ([ordered]@{
             hostname        = $env:COMPUTERNAME
-            os              = [ordered]@{ caption = $os.Caption; version = $os.Version; build = [int]$os.BuildNumber }
+            os              = [ordered]@{ caption = $os.Caption; version = $os.Version; build = [int]$os.BuildNumber; ubr = $ubr }
             language        = [Globalization.CultureInfo]::InstalledUICulture.Name
             services        = $services
             features        = $features

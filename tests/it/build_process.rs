@@ -341,3 +341,28 @@ async fn after_sigkill_resume_finishes_the_same_vm_into_one_template() {
     );
     sim.stop().await;
 }
+
+#[test]
+fn every_shipped_pipeline_builds_on_the_simulator() {
+    let mut shipped: Vec<PathBuf> = std::fs::read_dir(repo("pipelines"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    shipped.sort();
+    assert!(shipped.len() >= 4, "{shipped:?}");
+    for p in shipped {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = gild(tmp.path())
+            .args(["build", p.to_str().unwrap(), "--simulator"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}{}",
+            p.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -739,3 +739,29 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_cumulative_update_raises_the_build_revision_only_after_the_restart() {
+    // Windows swaps the updated files during the restart, so UBR — what
+    // the windows_update stage checks against the target — is still the
+    // old one until then.
+    let mut g = guest();
+    let facts = |g: &mut WindowsGuest| {
+        run_script(g, "collect-facts.ps1", r"-ResultPath C:\gild\facts.json");
+        result(g, r"C:\gild\facts.json")["details"]["os"].clone()
+    };
+    assert_eq!(facts(&mut g)["ubr"], 887, "the 2022 base image's revision");
+    run_script(&mut g, "windows-update.ps1", r"-ResultPath C:\gild\u.json");
+    assert_eq!(
+        result(&g, r"C:\gild\u.json")["details"]["installed"],
+        serde_json::json!(["KB5044281"])
+    );
+    assert_eq!(facts(&mut g)["ubr"], 887, "not before the restart");
+    g.boot();
+    assert_eq!(
+        facts(&mut g)["ubr"],
+        2762,
+        "October 2024's 20348.2762 after it"
+    );
+    assert!(!g.reboot_pending());
+}

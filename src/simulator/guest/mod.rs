@@ -146,6 +146,7 @@ impl WindowsGuest {
             process_log: Vec::new(),
             password_on_command_line: false,
         };
+        guest.updates.ubr = os.baseline_ubr();
         guest.install_base_system();
         guest
     }
@@ -454,7 +455,7 @@ impl WindowsGuest {
     pub fn boot(&mut self) {
         self.services.boot();
         self.features.boot();
-        self.updates.pending_reboot = false;
+        self.updates.restarted();
         if self.sysprep.image_state == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" {
             // First boot after generalize runs specialize + OOBE.
             self.sysprep.image_state = "IMAGE_STATE_COMPLETE".into();

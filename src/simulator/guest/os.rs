@@ -50,6 +50,31 @@ impl GuestOs {
         format!("10.0.{}", self.build_number())
     }
 
+    /// The build revision (UBR, `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion`)
+    /// of the base image the model starts from: the cumulative update of
+    /// its baseline month (Microsoft's update history pages: 2019
+    /// 17763.2114 is August 2021's KB5005030, 2022 20348.887 August 2022's
+    /// KB5016627, 2025 26100.1742 the release build).
+    pub fn baseline_ubr(&self) -> u32 {
+        match self {
+            GuestOs::WindowsServer2019 => 2114,
+            GuestOs::WindowsServer2022 => 887,
+            GuestOs::WindowsServer2025 => 1742,
+        }
+    }
+
+    /// The cumulative update "install all available" brings, with the
+    /// revision it moves the build to once the guest restarts (October
+    /// 2024's: KB5044277 → 17763.6414, KB5044281 → 20348.2762, KB5044284
+    /// → 26100.2033, per Microsoft's update history pages).
+    pub fn latest_cumulative_update(&self) -> (&'static str, u32) {
+        match self {
+            GuestOs::WindowsServer2019 => ("KB5044277", 6414),
+            GuestOs::WindowsServer2022 => ("KB5044281", 2762),
+            GuestOs::WindowsServer2025 => ("KB5044284", 2033),
+        }
+    }
+
     /// Cumulative updates a freshly installed image of this release carries.
     pub fn baseline_kbs(&self) -> &'static [&'static str] {
         match self {

@@ -220,9 +220,23 @@ impl Firewall {
 pub struct Updates {
     pub installed: Vec<String>,
     pub pending_reboot: bool,
+    /// The build revision Windows reports now.
+    pub ubr: u32,
+    /// The revision an installed cumulative update brings: Windows
+    /// replaces its files during the restart, so the UBR changes only then
+    /// and a check made before the reboot still sees the old one.
+    pub staged_ubr: Option<u32>,
 }
 
 impl Updates {
+    /// The guest restarted: a staged cumulative update takes effect.
+    pub fn restarted(&mut self) {
+        self.pending_reboot = false;
+        if let Some(ubr) = self.staged_ubr.take() {
+            self.ubr = self.ubr.max(ubr);
+        }
+    }
+
     pub fn is_installed(&self, kb: &str) -> bool {
         self.installed.iter().any(|k| k.eq_ignore_ascii_case(kb))
     }

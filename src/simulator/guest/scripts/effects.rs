@@ -293,15 +293,6 @@ pub(super) fn open_firewall(guest: &mut WindowsGuest, args: &BoundArgs) -> Resul
     })
 }
 
-/// The cumulative update "Install all available" would bring.
-fn latest_cumulative_update(guest: &WindowsGuest) -> &'static str {
-    match guest.os {
-        crate::simulator::guest::GuestOs::WindowsServer2019 => "KB5044277",
-        crate::simulator::guest::GuestOs::WindowsServer2022 => "KB5044281",
-        crate::simulator::guest::GuestOs::WindowsServer2025 => "KB5044284",
-    }
-}
-
 pub(super) fn windows_update(guest: &mut WindowsGuest, args: &BoundArgs) -> Result<Report, String> {
     // `-File` passes arrays as one string, so the script takes a comma list.
     let requested: Vec<String> = match args.get("KbIds").map(str::trim).filter(|s| !s.is_empty()) {
@@ -310,7 +301,7 @@ pub(super) fn windows_update(guest: &mut WindowsGuest, args: &BoundArgs) -> Resu
             .filter(|s| !s.is_empty())
             .map(|s| s.trim().to_ascii_uppercase())
             .collect(),
-        None => vec![latest_cumulative_update(guest).to_string()],
+        None => vec![guest.os.latest_cumulative_update().0.to_string()],
     };
     let well_formed = |kb: &str| {
         kb.strip_prefix("KB")
@@ -322,6 +313,10 @@ pub(super) fn windows_update(guest: &mut WindowsGuest, args: &BoundArgs) -> Resu
     let (present, missing): (Vec<String>, Vec<String>) = requested
         .into_iter()
         .partition(|kb| guest.updates.is_installed(kb));
+    let (latest, latest_ubr) = guest.os.latest_cumulative_update();
+    if missing.iter().any(|kb| kb == latest) {
+        guest.updates.staged_ubr = Some(latest_ubr);
+    }
     guest.updates.installed.extend(missing.iter().cloned());
     guest.updates.pending_reboot |= !missing.is_empty();
     Ok(Report {
@@ -403,7 +398,7 @@ pub(crate) fn facts(guest: &WindowsGuest) -> serde_json::Value {
         .and_then(|c| tools_conf::exclude_nics(&String::from_utf8_lossy(c)));
     json!({
         "hostname": guest.hostname,
-        "os": { "caption": guest.os.full_name(), "version": guest.os.version(), "build": guest.os.build_number() },
+        "os": { "caption": guest.os.full_name(), "version": guest.os.version(), "build": guest.os.build_number(), "ubr": guest.updates.ubr },
         "language": guest.language,
         "services": services,
         "features": features,
