@@ -79,7 +79,11 @@ pub async fn run(args: BuildArgs, log_format: LogFormat) -> anyhow::Result<Outco
         let timing = Timing::named(&args.simulator_timing)
             .ok_or_else(|| anyhow::anyhow!("unknown timing {}", args.simulator_timing))
             .bad_input()?;
-        Some(SimulatorOptions { faults, timing })
+        Some(SimulatorOptions {
+            faults,
+            timing,
+            poll_interval: None,
+        })
     } else {
         None
     };

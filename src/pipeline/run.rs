@@ -28,6 +28,11 @@ use std::sync::Arc;
 pub struct SimulatorOptions {
     pub faults: FaultSpec,
     pub timing: Timing,
+    /// How often the client polls; `None`: the client's default (20 ms
+    /// under instant timing). A benchmark that scales the simulator's
+    /// durations down scales this with them, so polling costs what it
+    /// would against a real vCenter.
+    pub poll_interval: Option<std::time::Duration>,
 }
 
 #[derive(Clone, Debug)]
@@ -251,6 +256,19 @@ pub async fn build(
     reporter: Arc<dyn Reporter>,
     interrupt: &Interrupt,
 ) -> Result<Vec<BuildOutcome>, RunError> {
+    Ok(build_counted(req, reporter, interrupt).await?.0)
+}
+
+/// Requests the embedded simulator answered, `"METHOD route"` → count.
+pub type RouteCounts = std::collections::BTreeMap<String, u64>;
+
+/// [`build`], also returning the embedded simulator's request counts (for
+/// `gild bench build`); `None` against a real vCenter.
+pub async fn build_counted(
+    req: &BuildRequest,
+    reporter: Arc<dyn Reporter>,
+    interrupt: &Interrupt,
+) -> Result<(Vec<BuildOutcome>, Option<RouteCounts>), RunError> {
     check_stage_names(&req.only)?;
     check_stage_names(&req.skip)?;
     let simulated = req.simulator.is_some();
@@ -365,7 +383,9 @@ pub async fn build(
         for p in &mut prepared {
             p.client_config.url = started.base_url().clone();
             p.client_config.tls.ca_file = started.ca_pem_path().map(Path::to_path_buf);
-            if instant {
+            if let Some(every) = opts.poll_interval {
+                p.client_config.timeouts.poll_interval = every;
+            } else if instant {
                 p.client_config.timeouts.poll_interval = std::time::Duration::from_millis(20);
             }
         }
@@ -381,10 +401,12 @@ pub async fn build(
     }
 
     let outcomes = run_all(prepared, req.parallel.max(1), reporter, interrupt).await;
+    let mut counts = None;
     if let Some(sim) = sim {
+        counts = Some(sim.admin().route_counts());
         sim.shutdown().await;
     }
-    Ok(outcomes)
+    Ok((outcomes, counts))
 }
 
 async fn run_all(
