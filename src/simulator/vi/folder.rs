@@ -77,12 +77,7 @@ async fn move_into(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ViFault> {
     authorize(&s, &release, &headers)?;
-    let body: Value = serde_json::from_slice(&body).map_err(|e| {
-        ViFault::new(
-            "InvalidRequest",
-            format!("Invalid MoveIntoFolder_Task parameters: {e}"),
-        )
-    })?;
+    let body: Value = super::params(&body, "MoveIntoFolder_Task")?;
     let list = body
         .get("list")
         .and_then(Value::as_array)
@@ -150,12 +145,7 @@ async fn find_child(
     if mo != "SearchIndex" {
         return Err(ViFault::managed_object_not_found("SearchIndex", &mo));
     }
-    let body: Value = serde_json::from_slice(&body).map_err(|e| {
-        ViFault::new(
-            "InvalidRequest",
-            format!("Invalid FindChild parameters: {e}"),
-        )
-    })?;
+    let body: Value = super::params(&body, "FindChild")?;
     let (_, folder) = moref_value(body.get("entity").unwrap_or(&Value::Null), "entity")?;
     let name = body
         .get("name")

@@ -37,6 +37,17 @@ pub fn router() -> Router<Shared> {
 }
 
 /// `{"_typeName":"ManagedObjectReference","type":..,"value":..}`
+/// A VI method's JSON parameters, or the InvalidRequest fault vCenter
+/// answers a body it cannot read with.
+pub fn params<T: serde::de::DeserializeOwned>(body: &[u8], method: &str) -> Result<T, ViFault> {
+    serde_json::from_slice(body).map_err(|e| {
+        ViFault::new(
+            "InvalidRequest",
+            format!("Invalid {method} parameters: {e}"),
+        )
+    })
+}
+
 pub fn mo_ref(mo_type: &str, value: &str) -> Value {
     json!({"_typeName": "ManagedObjectReference", "type": mo_type, "value": value})
 }

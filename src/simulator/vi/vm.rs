@@ -100,12 +100,7 @@ async fn rename(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ViFault> {
     authorize(&s, &release, &headers)?;
-    let body: RenameBody = serde_json::from_slice(&body).map_err(|e| {
-        ViFault::new(
-            "InvalidRequest",
-            format!("Invalid Rename_Task parameters: {e}"),
-        )
-    })?;
+    let body: RenameBody = super::params(&body, "Rename_Task")?;
     let id = VmId::new(mo.as_str());
     let error = {
         let mut world = s.world();
@@ -234,12 +229,7 @@ async fn reconfigure(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ViFault> {
     authorize(&s, &release, &headers)?;
-    let body: ReconfigBody = serde_json::from_slice(&body).map_err(|e| {
-        ViFault::new(
-            "InvalidRequest",
-            format!("Invalid ReconfigVM_Task parameters: {e}"),
-        )
-    })?;
+    let body: ReconfigBody = super::params(&body, "ReconfigVM_Task")?;
     let other: Vec<&String> = body
         .spec
         .keys()
