@@ -618,22 +618,26 @@ mod tests {
         assert!(matches!(err, StateError::Locked { .. }), "{err}");
     }
 
-    #[test]
-    fn a_crashed_build_blocks_a_fresh_start_and_can_be_resumed_or_forced() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = StateStore::new(dir.path(), "p");
+    /// Build `b1` with VM vm-9, as kill -9 leaves it: the file still says
+    /// Running, held by a pid that no longer exists.
+    fn crashed_build(store: &StateStore, vm_name: &str) {
         let mut first = store.begin(new_build("b1"), StartMode::Fresh).unwrap();
         first
             .set_build_vm(VmRecord {
                 id: Some("vm-9".into()),
-                name: "p-build-1".into(),
+                name: vm_name.into(),
                 removed: false,
             })
             .unwrap();
-        // Simulate kill -9: the file still says Running, held by a pid
-        // that no longer exists.
         first.data.lock.as_mut().unwrap().pid = u32::MAX - 1;
         first.save().unwrap();
+    }
+
+    #[test]
+    fn a_crashed_build_blocks_a_fresh_start_and_can_be_resumed_or_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path(), "p");
+        crashed_build(&store, "p-build-1");
         let err = store.begin(new_build("b2"), StartMode::Fresh).unwrap_err();
         assert!(matches!(err, StateError::Unfinished { .. }), "{err}");
         assert!(err.to_string().contains("--resume"), "{err}");
@@ -653,16 +657,7 @@ mod tests {
     fn force_abandons_the_crashed_build_but_keeps_its_vm_for_cleanup() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::new(dir.path(), "p");
-        let mut first = store.begin(new_build("b1"), StartMode::Fresh).unwrap();
-        first
-            .set_build_vm(VmRecord {
-                id: Some("vm-9".into()),
-                name: "n".into(),
-                removed: false,
-            })
-            .unwrap();
-        first.data.lock.as_mut().unwrap().pid = u32::MAX - 1;
-        first.save().unwrap();
+        crashed_build(&store, "n");
         let second = store.begin(new_build("b2"), StartMode::Force).unwrap();
         assert_eq!(second.build_id(), "b2");
         let all = store.list().unwrap();

@@ -233,6 +233,24 @@ async fn build_killed_after(tmp: &Path, env: &[(&str, String)], stage: &str) {
     assert!(!status.success(), "killed after {stage}, lines: {seen:#?}");
 }
 
+/// Runs gild with `args` against the served simulator; it must succeed.
+/// Returns stdout and stderr together.
+fn run_served(tmp: &Path, env: &[(&str, String)], args: &[&str]) -> String {
+    let mut cmd = gild(tmp);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{args:?}: {text}");
+    text
+}
+
 async fn vm_names(sim: &ServeProcess) -> Vec<(String, bool)> {
     let b = &sim.banner;
     let mut http = reqwest::Client::builder();
@@ -275,18 +293,11 @@ async fn after_sigkill_gild_cleanup_removes_the_build_vm_and_nothing_else() {
             .any(|(n, _)| n.starts_with("wmco-ws2022-build-")),
         "SIGKILL leaves the build VM: {left:?}"
     );
-    let mut cleanup = gild(tmp.path());
-    cleanup.args(["cleanup", repo(SHIPPED).to_str().unwrap()]);
-    for (k, v) in &env {
-        cleanup.env(k, v);
-    }
-    let out = cleanup.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let text = run_served(
+        tmp.path(),
+        &env,
+        &["cleanup", repo(SHIPPED).to_str().unwrap()],
     );
-    assert!(out.status.success(), "{text}");
     assert!(
         text.contains("wmco-ws2022-build-"),
         "names what it removed: {text}"
@@ -310,18 +321,11 @@ async fn after_sigkill_resume_finishes_the_same_vm_into_one_template() {
         .filter(|(n, _)| n.starts_with("wmco-ws2022-build-"))
         .collect();
     assert_eq!(killed_vm.len(), 1, "{killed_vm:?}");
-    let mut resume = gild(tmp.path());
-    resume.args(["build", repo(SHIPPED).to_str().unwrap(), "--resume"]);
-    for (k, v) in &env {
-        resume.env(k, v);
-    }
-    let out = resume.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let text = run_served(
+        tmp.path(),
+        &env,
+        &["build", repo(SHIPPED).to_str().unwrap(), "--resume"],
     );
-    assert!(out.status.success(), "{text}");
     assert!(text.contains("resum"), "says it resumed: {text}");
     // The stages done before the kill are not run again.
     assert!(!text.contains("[ ok ] clone "), "clone ran again: {text}");
