@@ -3,13 +3,17 @@
 //! by gild (exit codes and formats as `gild lint`).
 
 use super::lint::{outcome, Format};
+use super::pipeline_args::PipelineVarArgs;
 use super::{BadInputExt, Outcome};
-use crate::cluster::machineset::{self, CheckOptions, GenerateParams, Hardware, Workspace};
+use crate::cluster::machineset::{self, online, CheckOptions, GenerateParams, Hardware, Workspace};
 use crate::cluster::{kubeconfig, network::ImageBuild, ClusterError};
+use crate::pipeline::run::{self, Overrides};
+use crate::pipeline::SecretSource;
 use crate::report::{self, Diagnostic, SarifTool};
+use crate::vsphere::{Client, ClientConfig, TlsOptions};
 use anyhow::Context;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum MachinesetCommand {
@@ -90,9 +94,41 @@ pub struct CheckArgs {
     /// The VM the image was built from (the template must not be it); default: the pipeline's source.vm.
     #[arg(long, value_name = "VM")]
     pub source_vm: Option<String>,
-    /// Pipeline file the template was built by (its source VM).
+    /// Pipeline file the template was built by (its source VM; with --online, its vCenter).
     #[arg(long, value_name = "PIPELINE")]
     pub pipeline: Option<PathBuf>,
+    #[command(flatten)]
+    pub vcenter: OnlineArgs,
+}
+
+/// `--online`: which vCenter to ask, from `--pipeline` or these flags.
+/// The password is never a flag value (it would sit in shell history and
+/// `ps`): it comes from an environment variable or a private file.
+#[derive(clap::Args, Debug)]
+pub struct OnlineArgs {
+    /// Check in vCenter that the template exists and is a template, and that the network, datastore, folder and resource pool exist.
+    #[arg(long)]
+    pub online: bool,
+    /// vCenter URL (overrides the pipeline's vcenter.url).
+    #[arg(long, env = "GILD_VCENTER_URL")]
+    pub vcenter_url: Option<url::Url>,
+    /// vCenter user (without --pipeline).
+    #[arg(long, conflicts_with = "pipeline")]
+    pub user: Option<String>,
+    /// Environment variable holding the vCenter password (without --pipeline; default GILD_VCENTER_PASSWORD).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["pipeline", "password_file"])]
+    pub password_env: Option<String>,
+    /// File holding the vCenter password, mode 600 (without --pipeline).
+    #[arg(long, value_name = "PATH", conflicts_with = "pipeline")]
+    pub password_file: Option<PathBuf>,
+    /// CA bundle (PEM) vCenter's certificate chains to.
+    #[arg(long, env = "GILD_VCENTER_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS verification (lab vCenters only; without --pipeline).
+    #[arg(long, conflicts_with = "pipeline")]
+    pub insecure: bool,
+    #[command(flatten)]
+    pub vars: PipelineVarArgs,
 }
 
 /// What the SARIF log says about the MachineSet checker.
@@ -192,13 +228,78 @@ async fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         opts.cluster_infrastructure_id =
             Some(kubeconfig::infrastructure_id(path.as_deref()).await?);
     }
+    let client = match args.vcenter.online {
+        true => Some(connect(&args.vcenter, args.pipeline.as_deref()).await?),
+        false => None,
+    };
     let mut groups = Vec::new();
     for file in &args.files {
-        let (source, diags) = machineset::check_path(file, &opts);
+        let (source, mut diags) = machineset::check_path(file, &opts);
+        if let (Some(client), Some(text)) = (&client, &source) {
+            let name = file.display().to_string();
+            let found = online::check_online_text(client, &name, text)
+                .await
+                .with_context(|| format!("{name}: looking the inventory up in vCenter"))?;
+            diags.extend(found);
+        }
         groups.push((source, diags));
+    }
+    if let Some(client) = client {
+        if let Err(e) = client.close().await {
+            tracing::warn!(error = %e, "logging out of vCenter failed");
+        }
     }
     let all = print_diagnostics(args.format, &groups, &SARIF_TOOL)?;
     Ok(outcome(&all, args.deny_warnings))
+}
+
+/// Logs in to the vCenter `--online` asks: the pipeline's (its loader,
+/// secret source and TLS settings, with --vcenter-url / --ca-file over
+/// them), or the one the flags name.
+async fn connect(args: &OnlineArgs, pipeline: Option<&Path>) -> anyhow::Result<Client> {
+    let overrides = Overrides {
+        vcenter_url: args.vcenter_url.clone(),
+        ca_file: args.ca_file.clone(),
+    };
+    if let Some(path) = pipeline {
+        let vars = args.vars.to_vars().bad_input()?;
+        let loaded = crate::pipeline::load(path, &vars).bad_input()?;
+        return Ok(run::connect(&loaded, &overrides).await?);
+    }
+    let url = args
+        .vcenter_url
+        .clone()
+        .context("--online needs --pipeline PIPELINE or --vcenter-url URL")
+        .bad_input()?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(anyhow::anyhow!(
+            "--vcenter-url must not carry a user name or password; use --user and --password-env/--password-file"
+        ))
+        .bad_input();
+    }
+    let user = args
+        .user
+        .clone()
+        .context("--online with --vcenter-url needs --user")
+        .bad_input()?;
+    let source = match (&args.password_env, &args.password_file) {
+        (_, Some(path)) => SecretSource::File(path.clone()),
+        (Some(name), None) => SecretSource::Env(name.clone()),
+        (None, None) => SecretSource::Env("GILD_VCENTER_PASSWORD".into()),
+    };
+    let password = source
+        .resolve()
+        .with_context(|| format!("the vCenter password ({})", source.describe()))
+        .bad_input()?;
+    let mut cfg = ClientConfig::new(url.clone(), user.clone(), password);
+    cfg.tls = TlsOptions {
+        ca_file: args.ca_file.clone(),
+        thumbprint: None,
+        insecure: args.insecure,
+    };
+    Client::connect(cfg)
+        .await
+        .with_context(|| format!("cannot log in to vCenter {url} as {user}"))
 }
 
 /// Prints diagnostics as `gild lint` does: human (each group with the

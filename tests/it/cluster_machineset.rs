@@ -217,6 +217,7 @@ fn every_rule_in_the_table_has_a_case_or_its_own_test() {
         "input-unreadable",
         "input-too-large",
         "inventory-missing",
+        "inventory-ambiguous",
         "template-not-template",
         "network-name",
         "network-ovn-kubernetes",

@@ -14,6 +14,7 @@ mod cluster_cli;
 mod cluster_machineset;
 mod cluster_netplan;
 mod cluster_network;
+mod cluster_online;
 mod contract_bench;
 mod contract_demo;
 mod contract_openapi;

@@ -160,6 +160,12 @@ pub const INVENTORY_MISSING: Rule = rule(
     "An inventory object the MachineSet names does not exist in vCenter.",
     "fix the path or name; the machine controller fails every Machine of this set",
 );
+pub const INVENTORY_AMBIGUOUS: Rule = rule(
+    "inventory-ambiguous",
+    Error,
+    "A name in the MachineSet matches several inventory objects.",
+    "write the full inventory path (/DATACENTER/vm/folder/name) so one object is meant",
+);
 pub const TEMPLATE_NOT_TEMPLATE: Rule = rule(
     "template-not-template",
     Error,
@@ -211,6 +217,7 @@ pub const RULES: &[Rule] = &[
     VXLAN_PORT,
     VXLAN_PORT_OS_BUILD,
     INVENTORY_MISSING,
+    INVENTORY_AMBIGUOUS,
     TEMPLATE_NOT_TEMPLATE,
 ];
 
