@@ -333,6 +333,16 @@ mod tests {
     }
 
     #[test]
+    fn str_tags_make_strings_and_other_tags_are_refused() {
+        let v = parse("n: !!str 15\n").unwrap().to_json();
+        assert_eq!(v["n"], serde_json::json!("15"));
+        let e = parse("a:\n  n: !!int 15\n").unwrap_err();
+        assert_eq!((e[0].pos.line, e[0].path.as_str()), (2, "a.n"));
+        assert!(e[0].message.contains("not supported"), "{:?}", e);
+        assert!(parse("a: !!map {}\n").is_err());
+    }
+
+    #[test]
     fn duplicate_keys_are_errors_naming_both_lines() {
         let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(e[0].pos, Pos { line: 3, col: 1 });
