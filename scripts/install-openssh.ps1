@@ -3,12 +3,17 @@
     Installs and enables the OpenSSH server for WMCO / Kubernetes node access.
 .DESCRIPTION
     Adds the OpenSSH.Server capability, sets sshd and ssh-agent to start
-    automatically and starts them, opens inbound TCP 22 and enforces key-only
-    logins. Idempotent. Writes a JSON result to -ResultPath (see README.md)
+    automatically and starts them (sshd's first start creates its host keys
+    in C:\ProgramData\ssh), opens inbound TCP 22 and enforces key-only
+    logins. The capability comes from Windows Update, or with -SourceDir from
+    a Features on Demand folder the pipeline uploaded (checked against its
+    SHA256SUMS, installed with -LimitAccess so Windows Update is never
+    asked). Idempotent. Writes a JSON result to -ResultPath (see README.md)
     and exits 1 on failure.
 #>
 [CmdletBinding()]
 param(
+    [string]$SourceDir = '',
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
@@ -19,8 +24,17 @@ $ErrorActionPreference = 'Stop'
 Invoke-GildScript $ResultPath 'install-openssh' {
     $changed = $false
     $capability = 'OpenSSH.Server~~~~0.0.1.0'
+    $source = 'already_installed'
+    $verified = @()
     if ((Get-WindowsCapability -Online -Name $capability).State -ne 'Installed') {
-        Add-WindowsCapability -Online -Name $capability | Out-Null
+        if ($SourceDir) {
+            $verified = Test-GildManifest $SourceDir @('OpenSSH-Server-Package~31bf3856ad364e35~amd64~~.cab')
+            Add-WindowsCapability -Online -Name $capability -Source $SourceDir -LimitAccess | Out-Null
+            $source = 'local'
+        } else {
+            Add-WindowsCapability -Online -Name $capability | Out-Null
+            $source = 'windows_update'
+        }
         $changed = $true
     }
     foreach ($name in 'sshd', 'ssh-agent') {
@@ -65,5 +79,8 @@ Invoke-GildScript $ResultPath 'install-openssh' {
             ssh_agent               = Get-GildServiceState 'ssh-agent'
             firewall_rule           = $ruleName
             password_authentication = $false
+            source                  = $source
+            source_files            = $verified
+            ssh_host_keys           = @(Get-GildHostKeyNames)
         }) }
 }

@@ -6,9 +6,14 @@
     `exclude-nics=` line, uncommented and empty, under [guestinfo] (a set
     value is emptied, a commented one replaced, a missing section appended;
     everything else is kept), so the vEthernet NICs hybrid-overlay creates are
-    reported to vCenter. Then sets VMTools to start automatically and restarts
-    it, since tools read tools.conf only on start. Writes a JSON result to
-    -ResultPath (see README.md) and exits 1 on failure.
+    reported to vCenter, and sets VMTools to start automatically.
+    It does not restart VMTools: this script runs as a process vmtoolsd
+    started for guest operations, and restarting vmtoolsd loses its record of
+    that process (its exit code never reaches vCenter). No restart is needed:
+    vmtoolsd re-reads tools.conf every 5 seconds (open-vm-tools
+    services/vmtoolsd/mainLoop.c, CONF_POLL_TIME in lib/include/conf.h) and
+    the guestInfo plugin re-applies exclude-nics on that reload. Writes a
+    JSON result to -ResultPath (see README.md) and exits 1 on failure.
 #>
 [CmdletBinding()]
 param(
@@ -63,8 +68,10 @@ Invoke-GildScript $ResultPath 'repair-tools-conf' {
         New-Item -ItemType Directory -Force -Path (Split-Path -Parent $path) | Out-Null
         [IO.File]::WriteAllText($path, $content, [Text.UTF8Encoding]::new($false))
     }
-    Set-Service -Name VMTools -StartupType Automatic
-    Restart-Service -Name VMTools -Force
+    if ("$((Get-Service -Name VMTools).StartType)" -ne 'Automatic') {
+        Set-Service -Name VMTools -StartupType Automatic
+        $changed = $true
+    }
     $tools = Get-Service -Name VMTools
 
     @{ changed = $changed; details = ([ordered]@{
@@ -73,5 +80,7 @@ Invoke-GildScript $ResultPath 'repair-tools-conf' {
             exclude_nics_before = $before
             exclude_nics        = ''
             vmtools             = [ordered]@{ name = $tools.Name; status = "$($tools.Status)"; start_type = "$($tools.StartType)" }
+            restarted           = $false
+            reload_seconds      = 5
         }) }
 }

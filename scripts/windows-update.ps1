@@ -1,17 +1,25 @@
 <#
 .SYNOPSIS
-    Installs Windows updates through the Windows Update Agent.
+    Installs Windows updates through the Windows Update Agent, as SYSTEM.
 .DESCRIPTION
-    With -KbIds (a comma-separated list, e.g. "KB4565351,KB5044281": `-File`
-    passes an array as one string, so the list is split here), installs those
-    KBs unless already present; without it, installs every available software
-    update. Reports whether a reboot is now pending; the caller reboots and
-    runs the script again until nothing is left. Writes a JSON result to
-    -ResultPath (see README.md) and exits 1 on failure.
+    The Windows Update Agent refuses CreateUpdateDownloader and
+    CreateUpdateInstaller to remote callers (E_ACCESSDENIED), and a process
+    started through vCenter guest operations is one. So this script registers
+    a scheduled task running windows-update-task.ps1 (uploaded beside it) as
+    NT AUTHORITY\SYSTEM, starts it, waits for it (at most -TimeoutMinutes),
+    collects the task's result file and reports it as its own. With -KbIds (a
+    comma-separated list, e.g. "KB5044281": `-File` passes an array as one
+    string) only those offered updates are installed; ids that are neither
+    installed nor offered are listed, not an error, since a newer cumulative
+    update supersedes an old id and Windows Update never offers it again.
+    Does not reboot; the caller reboots and runs it again until nothing is
+    left. Writes a JSON result to -ResultPath (see README.md) and exits 1 on
+    failure.
 #>
 [CmdletBinding()]
 param(
     [string]$KbIds = '',
+    [int]$TimeoutMinutes = 120,
     [Parameter(Mandatory = $true)]
     [string]$ResultPath
 )
@@ -19,43 +27,51 @@ param(
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'gild-common.ps1')
 
+$TaskName = 'gild-windows-update'
+$TaskUser = 'NT AUTHORITY\SYSTEM'
+# Task Scheduler's LastTaskResult while a task has not run yet, and while it runs.
+$NotYetRun = 267011
+$StillRunning = 267009
+
 Invoke-GildScript $ResultPath 'windows-update' {
-    $requested = @($KbIds -split '[,\s]+' | Where-Object { $_ } | ForEach-Object { $_.Trim().ToUpperInvariant() })
-    foreach ($kb in $requested) {
+    foreach ($kb in @($KbIds -split '[,\s]+' | Where-Object { $_ })) {
         if ($kb -notmatch '^KB\d{6,7}$') { throw "'$kb' is not a KB identifier like KB5044281" }
     }
-    $present = @(Get-HotFix | ForEach-Object { $_.HotFixID.ToUpperInvariant() })
-    $already = @($requested | Where-Object { $_ -in $present })
+    if ($TimeoutMinutes -lt 1) { throw "-TimeoutMinutes must be at least 1, not $TimeoutMinutes" }
+    $worker = Join-Path $PSScriptRoot 'windows-update-task.ps1'
+    if (-not (Test-Path -LiteralPath $worker -PathType Leaf)) { throw "$worker is missing: upload it with the other scripts" }
+    $taskResult = "$ResultPath.task.json"
+    Remove-Item -LiteralPath $taskResult -Force -ErrorAction SilentlyContinue
 
-    $session = New-Object -ComObject Microsoft.Update.Session
-    $found = $session.CreateUpdateSearcher().Search("IsInstalled=0 and Type='Software'").Updates
-    $toInstall = New-Object -ComObject Microsoft.Update.UpdateColl
-    $names = @()
-    foreach ($update in $found) {
-        $ids = @($update.KBArticleIDs | ForEach-Object { "KB$_" })
-        if ($requested.Count -eq 0 -or ($ids | Where-Object { $_ -in $requested })) {
-            if (-not $update.EulaAccepted) { $update.AcceptEula() }
-            [void]$toInstall.Add($update)
-            $names += $ids
+    $arguments = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$worker`" -ResultPath `"$taskResult`""
+    if ($KbIds) { $arguments += " -KbIds `"$KbIds`"" }
+    $action = New-ScheduledTaskAction -Execute (Join-Path $PSHOME 'powershell.exe') -Argument $arguments
+    $principal = New-ScheduledTaskPrincipal -UserId $TaskUser -LogonType ServiceAccount -RunLevel Highest
+    $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries `
+        -ExecutionTimeLimit (New-TimeSpan -Minutes $TimeoutMinutes)
+    Register-ScheduledTask -TaskName $TaskName -Action $action -Principal $principal -Settings $settings -Force | Out-Null
+    try {
+        Start-ScheduledTask -TaskName $TaskName
+        $deadline = (Get-Date).AddMinutes($TimeoutMinutes)
+        do {
+            Start-Sleep -Seconds 5
+            $state = "$((Get-ScheduledTask -TaskName $TaskName).State)"
+            $info = Get-ScheduledTaskInfo -TaskName $TaskName
+            if ((Get-Date) -gt $deadline) {
+                throw "the Windows Update task did not finish within $TimeoutMinutes minutes (state $state)"
+            }
+        } while ($state -ne 'Ready' -or $info.LastTaskResult -eq $NotYetRun -or $info.LastTaskResult -eq $StillRunning)
+        if (-not (Test-Path -LiteralPath $taskResult)) {
+            throw "the Windows Update task ended with result $($info.LastTaskResult) without writing $taskResult"
         }
+        $run = Get-Content -LiteralPath $taskResult -Raw | ConvertFrom-Json
+    } finally {
+        Unregister-ScheduledTask -TaskName $TaskName -Confirm:$false -ErrorAction SilentlyContinue
     }
-    $missing = @($requested | Where-Object { $_ -notin $present -and $_ -notin $names })
-    if ($missing.Count -gt 0) { throw "not offered by Windows Update and not installed: $($missing -join ', ')" }
+    if (-not $run.success) { throw "Windows Update (run as $TaskUser): $($run.error)" }
 
-    if ($toInstall.Count -gt 0) {
-        $downloader = $session.CreateUpdateDownloader()
-        $downloader.Updates = $toInstall
-        [void]$downloader.Download()
-        $installer = $session.CreateUpdateInstaller()
-        $installer.Updates = $toInstall
-        $result = $installer.Install()
-        # OperationResultCode 2 = succeeded, 3 = succeeded with errors.
-        if ($result.ResultCode -ne 2) { throw "Windows Update finished with result code $($result.ResultCode)" }
-    }
-
-    @{ changed = ($toInstall.Count -gt 0); details = ([ordered]@{
-            installed         = @($names)
-            already_installed = $already
-            reboot_required   = [bool](Test-GildRebootPending)
-        }) }
+    $details = [ordered]@{}
+    foreach ($property in $run.details.PSObject.Properties) { $details[$property.Name] = $property.Value }
+    $details.task = [ordered]@{ name = $TaskName; user = $TaskUser; last_result = $info.LastTaskResult }
+    @{ changed = [bool]$run.changed; details = $details }
 }

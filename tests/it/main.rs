@@ -33,6 +33,7 @@ mod pipeline_online;
 mod pipeline_resolve;
 mod pipeline_shipped;
 mod pipeline_validate;
+mod ps_syntax;
 mod simulator_api;
 mod simulator_cli;
 mod simulator_faults;

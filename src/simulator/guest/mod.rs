@@ -1,11 +1,14 @@
 //! The modelled Windows guest behind every simulated VM.
 //!
 //! A [`WindowsGuest`] is plain data owned by the VM record in the simulator's
-//! state: a filesystem, services, features, firewall rules, updates and a
-//! sysprep state. It knows nothing about time, pids or HTTP — SIM-CORE owns
-//! those — so every operation here is synchronous and applies its effect at
-//! once; [`ProcessOutcome`] tells the caller how long the modelled process
-//! should appear to run and what it does to the VM's power when it exits.
+//! state: a filesystem, services, features, firewall rules, updates, the
+//! network it can reach, scheduled tasks' effects and a sysprep state. It
+//! knows nothing about pids or HTTP and keeps no clock — SIM-CORE owns those
+//! and passes `now` where time matters — so every operation here is
+//! synchronous and applies its effect at once; [`ProcessOutcome`] tells the
+//! caller how long the modelled process should appear to run, what it does
+//! to the VM's power when it exits, and whether it restarted VMware Tools
+//! (which loses the process for vCenter).
 //!
 //! Guest processes are interpreted, not executed: `programs` recognises the
 //! Windows programs a golden-image build relies on (cmd, PowerShell, icacls,
@@ -22,32 +25,46 @@
 
 mod cmdline;
 mod error;
+mod firewall;
 mod fs;
+mod lifecycle;
+mod network;
+mod openssh;
 mod os;
 mod powershell;
 mod programs;
 mod scripts;
 mod sysprep;
 mod system;
+mod tasks;
 #[cfg(test)]
 mod tests;
 mod tools_conf;
+mod updates;
 
 pub use cmdline::split as split_command_line;
 pub use error::GuestError;
+pub use firewall::{Action, Direction, FirewallRule, Protocol};
 pub use fs::{Ace, Acl, FileBlob, GuestPath};
-pub use os::GuestOs;
+pub use network::{DnsRecord, Internet};
+pub use os::{GuestOs, ALL_RELEASES};
 pub use scripts::{ParamKind, ScriptDef, ScriptParam, LIBRARY_FILES, SCRIPTS};
 pub use system::{
-    Direction, FeatureState, FirewallRule, Protocol, Service, ServiceStatus, StartType,
-    SysprepState, DEFAULT_REARM_BUDGET,
+    AppxPackage, FeatureState, Service, ServiceStatus, StartType, SysprepState,
+    DEFAULT_REARM_BUDGET,
 };
+pub use tasks::ProcessContext;
+pub use tools_conf::CONF_POLL as TOOLS_CONF_POLL;
+pub use updates::UpdateSpec;
 
 use crate::secret::Secret;
 use crate::vsphere::wire::{GuestFileInfo, GuestFileSummary, ProcessSpec};
+use firewall::Firewall;
 use fs::GuestFs;
+use network::Network;
 use std::time::Duration;
-use system::{Features, Firewall, Services, Updates};
+use system::{Features, Services};
+use updates::Updates;
 
 /// Where VMware Tools reads its configuration.
 pub const TOOLS_CONF_PATH: &str = r"C:\ProgramData\VMware\VMware Tools\tools.conf";
@@ -61,6 +78,15 @@ pub const POWERSHELL_PATH: &str = r"C:\Windows\System32\WindowsPowerShell\v1.0\p
 pub const ICACLS_PATH: &str = r"C:\Windows\System32\icacls.exe";
 pub const SC_PATH: &str = r"C:\Windows\System32\sc.exe";
 pub const SHUTDOWN_PATH: &str = r"C:\Windows\System32\shutdown.exe";
+/// Where a guest-operations process starts when the caller names no working
+/// directory: vmtoolsd's own, and a service starts in System32 (VMware
+/// documents the behaviour as unspecified for Windows guests and recommends
+/// setting one).
+pub const DEFAULT_WORKING_DIRECTORY: &str = r"C:\Windows\System32";
+
+fn default_working_directory() -> GuestPath {
+    GuestPath::known('C', &["Windows", "System32"])
+}
 
 /// What happens to the VM once a process has exited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +103,14 @@ pub struct ProcessOutcome {
     /// own lower bound, `timing.process_default`).
     pub duration: Duration,
     pub after_exit: Option<PowerEffect>,
+    /// The process stopped or restarted the VMTools service. vmtoolsd keeps
+    /// the processes it started for guest operations in memory
+    /// (open-vm-tools vixTools.c, `startedProcessList`), so the restarted
+    /// service no longer knows this one: vCenter reports nothing for its pid
+    /// ("If a specified process does not exist, nothing will be returned",
+    /// ListProcessesInGuest), i.e. 404 NOT_FOUND, and its exit code is lost.
+    /// Tools report not running until the service is back.
+    pub tools_restarted: bool,
 }
 
 impl ProcessOutcome {
@@ -85,6 +119,7 @@ impl ProcessOutcome {
             exit_code,
             duration: Duration::ZERO,
             after_exit: None,
+            tools_restarted: false,
         }
     }
 }
@@ -100,6 +135,9 @@ pub struct GuestTiming {
     /// Upper bound on `shutdown.exe /t N` delays, so a `/t 30` in a pipeline
     /// does not make instant-timing tests wait 30 seconds.
     pub max_shutdown_delay: Duration,
+    /// How often vmtoolsd re-reads tools.conf ([`tools_conf::CONF_POLL`] on a
+    /// real guest; zero makes every poll reload).
+    pub tools_conf_poll: Duration,
 }
 
 /// One modelled Windows installation.
@@ -107,7 +145,10 @@ pub struct GuestTiming {
 pub struct WindowsGuest {
     hostname: String,
     os: GuestOs,
-    language: String,
+    /// The display (UI) language of the build account and the language
+    /// Windows was installed in; they differ once a language pack is added.
+    display_language: String,
+    install_language: String,
     user: String,
     password: Secret,
     fs: GuestFs,
@@ -115,8 +156,19 @@ pub struct WindowsGuest {
     features: Features,
     firewall: Firewall,
     updates: Updates,
+    network: Network,
+    appx: Vec<AppxPackage>,
     sysprep: SysprepState,
     timing: GuestTiming,
+    /// Who the process being run runs as (set by the Task Scheduler model).
+    context: ProcessContext,
+    /// The working directory of the process being run.
+    cwd: GuestPath,
+    /// `Win32_OperatingSystem.LastBootUpTime`; a reboot changes it.
+    last_boot: Option<chrono::DateTime<chrono::Utc>>,
+    /// The tools.conf text vmtoolsd loaded, and when it last looked.
+    tools_conf_loaded: String,
+    tools_conf_polled: Option<tokio::time::Instant>,
     process_log: Vec<String>,
     password_on_command_line: bool,
 }
@@ -133,20 +185,27 @@ impl WindowsGuest {
         let mut guest = WindowsGuest {
             hostname: hostname.to_string(),
             os,
-            language: "en-US".into(),
+            display_language: "en-US".into(),
+            install_language: "en-US".into(),
             user: "Administrator".into(),
             password: Secret::default(),
             fs: GuestFs::with_drives(&['C']),
             services: Services::default(),
             features: Features::default(),
             firewall: Firewall::default(),
-            updates: Updates::default(),
+            updates: Updates::new(os),
+            network: Network::default(),
+            appx: Vec::new(),
             sysprep: SysprepState::default(),
             timing: GuestTiming::default(),
+            context: ProcessContext::default(),
+            cwd: default_working_directory(),
+            last_boot: None,
+            tools_conf_loaded: tools_conf::DEFAULT_TOOLS_CONF.to_string(),
+            tools_conf_polled: None,
             process_log: Vec::new(),
             password_on_command_line: false,
         };
-        guest.updates.ubr = os.baseline_ubr();
         guest.install_base_system();
         guest
     }
@@ -200,19 +259,12 @@ impl WindowsGuest {
             .set(scripts::OPENSSH_SERVER_CAPABILITY, FeatureState::Available);
         self.features
             .set("OpenSSH.Client~~~~0.0.1.0", FeatureState::Installed);
-        self.firewall.ensure(FirewallRule {
-            name: "WINRM-HTTP-In-TCP".into(),
-            protocol: Protocol::Tcp,
-            local_port: 5985,
-            direction: Direction::Inbound,
-            enabled: true,
-        });
-        self.updates.installed = self
-            .os
-            .baseline_kbs()
-            .iter()
-            .map(|kb| kb.to_string())
-            .collect();
+        self.firewall.ensure(FirewallRule::inbound(
+            "WINRM-HTTP-In-TCP",
+            "Windows Remote Management (HTTP-In)",
+            Protocol::Tcp,
+            5985,
+        ));
     }
 
     /// Paths here are constants of the model, so a failure is a bug in this
@@ -265,8 +317,14 @@ impl WindowsGuest {
         &self.os
     }
 
+    /// The display (UI) language of the build account (`Get-UICulture`).
     pub fn language(&self) -> &str {
-        &self.language
+        &self.display_language
+    }
+
+    /// The language Windows was installed in (`InstalledUICulture`).
+    pub fn install_language(&self) -> &str {
+        &self.install_language
     }
 
     pub fn user(&self) -> &str {
@@ -361,7 +419,19 @@ impl WindowsGuest {
             tracing::warn!(hostname = %self.hostname, "the guest password was passed on a process command line");
         }
         self.process_log.push(command_line);
-        programs::run(self, spec)
+        let sshd_was_running = self.services.is_running("sshd");
+        let vmtools_stops = self.services.stop_count("VMTools");
+        let mut outcome = programs::run(self, spec)?;
+        // sshd creates its host keys when it starts and finds none.
+        if !sshd_was_running && self.services.is_running("sshd") {
+            openssh::ensure_host_keys(self);
+        }
+        outcome.tools_restarted |= self.services.stop_count("VMTools") > vmtools_stops;
+        if outcome.tools_restarted && self.vmtools_running() {
+            // The service came back: it loaded tools.conf as it started.
+            self.load_tools_conf();
+        }
+        Ok(outcome)
     }
 
     /// Whether any process was started with the guest password in its
@@ -374,96 +444,5 @@ impl WindowsGuest {
     /// cloned; lets tests assert that no secret ever reached an argument.
     pub fn process_log(&self) -> &[String] {
         &self.process_log
-    }
-
-    // ---------- configuration state (read) ----------
-
-    pub fn services(&self) -> impl Iterator<Item = &Service> {
-        self.services.iter()
-    }
-
-    pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.get(name)
-    }
-
-    pub fn features(&self) -> impl Iterator<Item = (&str, FeatureState)> {
-        self.features.iter()
-    }
-
-    pub fn feature(&self, name: &str) -> Option<FeatureState> {
-        self.features.state(name)
-    }
-
-    pub fn firewall_rules(&self) -> &[FirewallRule] {
-        self.firewall.rules()
-    }
-
-    /// Whether an enabled inbound rule admits this protocol and port.
-    pub fn firewall_allows_inbound(&self, protocol: Protocol, port: u16) -> bool {
-        self.firewall.allows_inbound(protocol, port)
-    }
-
-    pub fn installed_kbs(&self) -> &[String] {
-        &self.updates.installed
-    }
-
-    pub fn reboot_pending(&self) -> bool {
-        self.updates.pending_reboot
-    }
-
-    pub fn sysprep_state(&self) -> &SysprepState {
-        &self.sysprep
-    }
-
-    /// The state collect-facts.ps1 reports, as JSON of the same shape
-    /// (for admin read-outs and assertions without running a process).
-    pub fn facts(&self) -> serde_json::Value {
-        scripts::facts(self)
-    }
-
-    /// Tools report RUNNING only while the VMTools service runs (SIM-CORE
-    /// adds power state and the start-up delay on top).
-    pub fn vmtools_running(&self) -> bool {
-        self.services.is_running("VMTools")
-    }
-
-    // ---------- faults and life cycle (SIM-CORE) ----------
-
-    /// The sysprep-failure fault: while set, sysprep fails and writes setuperr.log.
-    pub fn set_sysprep_failure(&mut self, fail: bool) {
-        self.sysprep.fail_injected = fail;
-    }
-
-    pub fn set_rearm_budget(&mut self, rearms_left: u32) {
-        self.sysprep.rearms_left = rearms_left;
-    }
-
-    /// Stops or starts a service from outside (fault injection, tests).
-    pub fn set_service_status(
-        &mut self,
-        name: &str,
-        status: ServiceStatus,
-    ) -> Result<(), GuestError> {
-        let service = self.services.get_mut(name).ok_or_else(|| {
-            GuestError::InvalidArgument(format!("service {name} is not installed in the guest"))
-        })?;
-        service.status = status;
-        Ok(())
-    }
-
-    /// The VM powered on or finished a reboot.
-    pub fn boot(&mut self) {
-        self.services.boot();
-        self.features.boot();
-        self.updates.restarted();
-        if self.sysprep.image_state == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" {
-            // First boot after generalize runs specialize + OOBE.
-            self.sysprep.image_state = "IMAGE_STATE_COMPLETE".into();
-        }
-    }
-
-    /// The VM powered off (or is going down for a reboot).
-    pub fn power_off(&mut self) {
-        self.services.stop_all();
     }
 }

@@ -21,14 +21,19 @@ const EXIT_INVALID_PARAMETER: i64 = 87;
 const DEFAULT_SHUTDOWN_DELAY_SECS: u64 = 30;
 
 pub fn run(guest: &mut WindowsGuest, spec: &ProcessSpec) -> Result<ProcessOutcome, GuestError> {
-    if let Some(dir) = spec.working_directory.as_deref().filter(|d| !d.is_empty()) {
-        let path = GuestPath::parse(dir)?;
-        if !guest.fs.is_dir(&path) {
-            return Err(GuestError::InvalidArgument(format!(
-                "working directory {dir} does not exist in the guest"
-            )));
+    let cwd = match spec.working_directory.as_deref().filter(|d| !d.is_empty()) {
+        Some(dir) => {
+            let path = GuestPath::parse(dir)?;
+            if !guest.fs.is_dir(&path) {
+                return Err(GuestError::InvalidArgument(format!(
+                    "working directory {dir} does not exist in the guest"
+                )));
+            }
+            path
         }
-    }
+        None => super::default_working_directory(),
+    };
+    guest.cwd = cwd;
     run_program(guest, &spec.path, spec.arguments.as_deref().unwrap_or(""))
 }
 
@@ -253,7 +258,7 @@ fn sc(guest: &mut WindowsGuest, args: &[String]) -> ProcessOutcome {
     let (Some(verb), Some(name)) = (args.first(), args.get(1)) else {
         return ProcessOutcome::exited(EXIT_INVALID_PARAMETER);
     };
-    let Some(service) = guest.services.get_mut(name) else {
+    let Some(service) = guest.services.get(name).cloned() else {
         return ProcessOutcome::exited(NOT_INSTALLED);
     };
     let code = match verb.to_ascii_lowercase().as_str() {
@@ -262,18 +267,21 @@ fn sc(guest: &mut WindowsGuest, args: &[String]) -> ProcessOutcome {
             (ServiceStatus::Running, _) => 1056, // ERROR_SERVICE_ALREADY_RUNNING
             (_, StartType::Disabled) => 1058,    // ERROR_SERVICE_DISABLED
             _ => {
-                service.status = ServiceStatus::Running;
+                guest.services.set_status(name, ServiceStatus::Running);
                 0
             }
         },
         "stop" => match service.status {
             ServiceStatus::Stopped => 1062, // ERROR_SERVICE_NOT_ACTIVE
             ServiceStatus::Running => {
-                service.status = ServiceStatus::Stopped;
+                guest.services.set_status(name, ServiceStatus::Stopped);
                 0
             }
         },
         "config" => {
+            let Some(service) = guest.services.get_mut(name) else {
+                return ProcessOutcome::exited(NOT_INSTALLED);
+            };
             // sc's odd syntax: `start=` and the value are separate arguments.
             let value = args
                 .iter()
@@ -329,6 +337,7 @@ fn shutdown(guest: &WindowsGuest, args: &[String]) -> ProcessOutcome {
         exit_code: 0,
         duration: Duration::ZERO,
         after_exit: Some(effect),
+        tools_restarted: false,
     }
 }
 

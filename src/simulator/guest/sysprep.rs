@@ -2,8 +2,10 @@
 //!
 //! The model checks what makes real sysprep runs fail in image pipelines:
 //! contradictory flags, a missing or malformed answer file, a servicing
-//! operation still waiting for its reboot, and a spent rearm budget (each
+//! operation still waiting for its reboot, an AppX package installed for a
+//! user but not provisioned for all users, and a spent rearm budget (each
 //! generalize without `SkipRearm=1` spends one of Microsoft's three rearms).
+//! It leaves `C:\ProgramData` alone: OpenSSH host keys survive it.
 //! Failures leave the VM running and explain themselves in setuperr.log, as
 //! sysprep does; success powers the VM off (or reboots it) once sysprep's
 //! own run time has passed.
@@ -81,8 +83,20 @@ pub fn run(guest: &mut WindowsGuest, args: &[String]) -> ProcessOutcome {
         Ok(skip_rearm) => skip_rearm,
         Err(line) => return fail(guest, &[&line]),
     };
-    if guest.updates.pending_reboot {
+    if guest.updates.reboot_pending() {
         return fail(guest, &["[0x0f0082] SYSPRP Sysprep_Clean_Validate_Opk: There are one or more Windows updates that require a reboot. To run Sysprep, reboot the computer and restart Sysprep."]);
+    }
+    // Generalize refuses a package a user has that new users would not get.
+    let unprovisioned: Vec<String> = guest
+        .appx
+        .iter()
+        .filter(|p| !p.provisioned && !p.users.is_empty())
+        .map(|p| format!("SYSPRP Package {} was installed for a user, but not provisioned for all users. This package will not function properly in the sysprep image.", p.full_name))
+        .collect();
+    if flags.generalize && !unprovisioned.is_empty() {
+        let mut lines: Vec<&str> = unprovisioned.iter().map(String::as_str).collect();
+        lines.push("[0x0f0073] SYSPRP RunExternalDlls:An error occurred while running registry sysprep DLLs, halting sysprep execution. dwRet = 0x3cf2");
+        return fail(guest, &lines);
     }
     if guest.sysprep.fail_injected {
         return fail(guest, &[
@@ -120,6 +134,7 @@ pub fn run(guest: &mut WindowsGuest, args: &[String]) -> ProcessOutcome {
         exit_code: 0,
         duration: guest.timing.sysprep,
         after_exit,
+        tools_restarted: false,
     }
 }
 
@@ -130,7 +145,7 @@ fn fail(guest: &mut WindowsGuest, lines: &[&str]) -> ProcessOutcome {
 
 /// The answer file must exist and be well-formed XML; returns whether it
 /// asks to skip the rearm (`<SkipRearm>1</SkipRearm>`).
-fn check_unattend(guest: &WindowsGuest, unattend: Option<&str>) -> Result<bool, String> {
+pub(super) fn check_unattend(guest: &WindowsGuest, unattend: Option<&str>) -> Result<bool, String> {
     let Some(path) = unattend else {
         return Ok(false);
     };

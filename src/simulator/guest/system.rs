@@ -1,5 +1,6 @@
 //! The guest's configuration state besides files: services, optional
-//! features and capabilities, firewall rules, updates, sysprep.
+//! features and capabilities, sysprep (firewall rules, updates and the
+//! network have their own modules).
 //!
 //! Defaults model a fresh Windows Server install from a vSphere template as
 //! the seeds describe it: VMware Tools installed, no OpenSSH server, no
@@ -48,6 +49,9 @@ pub struct Service {
 #[derive(Clone, Debug, Default)]
 pub struct Services {
     by_key: BTreeMap<String, Service>,
+    /// How often each service was stopped (a restart counts): stopping
+    /// VMTools under a guest-operations process loses that process.
+    stops: BTreeMap<String, u64>,
 }
 
 impl Services {
@@ -61,6 +65,32 @@ impl Services {
 
     pub fn iter(&self) -> impl Iterator<Item = &Service> {
         self.by_key.values()
+    }
+
+    pub fn stop_count(&self, name: &str) -> u64 {
+        self.stops
+            .get(&name.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Starts or stops an installed service; false when it is not installed.
+    pub fn set_status(&mut self, name: &str, status: ServiceStatus) -> bool {
+        let key = name.to_ascii_lowercase();
+        let Some(service) = self.by_key.get_mut(&key) else {
+            return false;
+        };
+        if service.status == ServiceStatus::Running && status == ServiceStatus::Stopped {
+            *self.stops.entry(key).or_default() += 1;
+        }
+        service.status = status;
+        true
+    }
+
+    /// `Restart-Service`: stop (when running) and start again.
+    pub fn restart(&mut self, name: &str) -> bool {
+        self.set_status(name, ServiceStatus::Stopped)
+            && self.set_status(name, ServiceStatus::Running)
     }
 
     pub fn is_running(&self, name: &str) -> bool {
@@ -152,94 +182,16 @@ impl Features {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Direction {
-    Inbound,
-    Outbound,
-}
-
+/// An AppX package as `Get-AppxPackage -AllUsers` lists it. Sysprep's
+/// generalize fails for each package installed for a user but not
+/// provisioned for all users (Microsoft: "Sysprep fails after you remove or
+/// update Microsoft Store apps that include built-in Windows images").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FirewallRule {
+pub struct AppxPackage {
     pub name: String,
-    pub protocol: Protocol,
-    pub local_port: u16,
-    pub direction: Direction,
-    pub enabled: bool,
-}
-
-/// Inbound/outbound rules keyed by rule name (what `New-NetFirewallRule -Name` sets).
-#[derive(Clone, Debug, Default)]
-pub struct Firewall {
-    rules: Vec<FirewallRule>,
-}
-
-impl Firewall {
-    pub fn rules(&self) -> &[FirewallRule] {
-        &self.rules
-    }
-
-    /// Creates or updates the rule of that name; returns whether anything changed.
-    pub fn ensure(&mut self, rule: FirewallRule) -> bool {
-        match self
-            .rules
-            .iter_mut()
-            .find(|r| r.name.eq_ignore_ascii_case(&rule.name))
-        {
-            Some(existing) if *existing == rule => false,
-            Some(existing) => {
-                *existing = rule;
-                true
-            }
-            None => {
-                self.rules.push(rule);
-                true
-            }
-        }
-    }
-
-    /// Whether an enabled inbound rule admits this protocol and port.
-    pub fn allows_inbound(&self, protocol: Protocol, port: u16) -> bool {
-        self.rules.iter().any(|r| {
-            r.enabled
-                && r.direction == Direction::Inbound
-                && r.protocol == protocol
-                && r.local_port == port
-        })
-    }
-}
-
-/// Windows Update state: what is installed and whether a reboot is owed.
-#[derive(Clone, Debug, Default)]
-pub struct Updates {
-    pub installed: Vec<String>,
-    pub pending_reboot: bool,
-    /// The build revision Windows reports now.
-    pub ubr: u32,
-    /// The revision an installed cumulative update brings: Windows
-    /// replaces its files during the restart, so the UBR changes only then
-    /// and a check made before the reboot still sees the old one.
-    pub staged_ubr: Option<u32>,
-}
-
-impl Updates {
-    /// The guest restarted: a staged cumulative update takes effect.
-    pub fn restarted(&mut self) {
-        self.pending_reboot = false;
-        if let Some(ubr) = self.staged_ubr.take() {
-            self.ubr = self.ubr.max(ubr);
-        }
-    }
-
-    pub fn is_installed(&self, kb: &str) -> bool {
-        self.installed.iter().any(|k| k.eq_ignore_ascii_case(kb))
-    }
+    pub full_name: String,
+    pub users: Vec<String>,
+    pub provisioned: bool,
 }
 
 /// Microsoft allows three rearms of the licensing clock per image; a

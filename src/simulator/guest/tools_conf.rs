@@ -15,6 +15,44 @@ log = false
 exclude-nics=vEthernet*,veth*,docker*,cali*,flannel*
 ";
 
+/// How often vmtoolsd looks at tools.conf (`CONF_POLL_TIME`, 5 seconds, in
+/// open-vm-tools lib/include/conf.h; services/vmtoolsd/mainLoop.c reloads
+/// it from a timer). The guestInfo plugin re-reads `exclude-nics` on each
+/// reload (GuestInfoResetNicExcludeList in guestInfoServer.c), so a change
+/// takes effect without restarting the service.
+pub const CONF_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The NICs vmtoolsd reports, given the tools.conf it has loaded: those not
+/// matching any `exclude-nics` pattern (`*` and `?` wildcards).
+pub fn reported_adapters(adapters: &[String], loaded_conf: &str) -> Vec<String> {
+    let patterns: Vec<String> = exclude_nics(loaded_conf)
+        .unwrap_or_default()
+        .split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    adapters
+        .iter()
+        .filter(|nic| !patterns.iter().any(|p| wildcard(p, nic)))
+        .cloned()
+        .collect()
+}
+
+fn wildcard(pattern: &str, text: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b) && go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    go(&p, &t)
+}
+
 /// The value of `exclude-nics` under `[guestinfo]` if it is set (uncommented).
 pub fn exclude_nics(conf: &str) -> Option<String> {
     let mut section = String::new();
@@ -119,6 +157,18 @@ mod tests {
     #[test]
     fn exclude_nics_outside_guestinfo_does_not_count() {
         assert_eq!(exclude_nics("[other]\nexclude-nics=\n"), None);
+    }
+
+    #[test]
+    fn excluded_nics_are_not_reported_until_the_pattern_is_emptied() {
+        let nics = vec!["Ethernet0".to_string(), "vEthernet (nat)".to_string()];
+        assert_eq!(
+            reported_adapters(&nics, DEFAULT_TOOLS_CONF),
+            vec!["Ethernet0"]
+        );
+        assert_eq!(reported_adapters(&nics, &repair(DEFAULT_TOOLS_CONF)), nics);
+        assert!(wildcard("veth?r*", "vEthernet (nat)"));
+        assert!(!wildcard("veth", "vEthernet"));
     }
 
     #[test]

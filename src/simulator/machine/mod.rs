@@ -238,6 +238,7 @@ impl Machine {
             sysprep: timing.sysprep,
             script: timing.process_default,
             max_shutdown_delay: timing.guest_shutdown,
+            tools_conf_poll: crate::simulator::guest::TOOLS_CONF_POLL,
         });
     }
 

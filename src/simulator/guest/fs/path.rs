@@ -71,6 +71,37 @@ impl GuestPath {
         Ok(GuestPath { drive, parts })
     }
 
+    /// A path as a process sees it: absolute as is, otherwise against the
+    /// process's working directory `cwd` (`\x` is on cwd's drive, `C:x`
+    /// relative to the drive's root, as Windows resolves it for a drive that
+    /// is not the current one).
+    pub fn resolve(raw: &str, cwd: &GuestPath) -> Result<Self, GuestError> {
+        let original = match GuestPath::parse(raw) {
+            Ok(path) => return Ok(path),
+            Err(_) if raw.trim().is_empty() => return GuestPath::parse(raw),
+            Err(e) => e,
+        };
+        let normalized = raw.replace('/', "\\");
+        let mut chars = normalized.chars();
+        let absolute = match (chars.next(), chars.next()) {
+            (Some('\\'), Some('\\')) => return GuestPath::parse(raw),
+            (Some('\\'), _) => format!("{}:{normalized}", cwd.drive),
+            (Some(letter), Some(':')) if letter.is_ascii_alphabetic() => {
+                format!("{letter}:\\{}", &normalized[2..])
+            }
+            _ => format!("{}\\{normalized}", cwd.display()),
+        };
+        GuestPath::parse(&absolute).map_err(|_| original)
+    }
+
+    /// A path from components the model knows to be valid (its constants).
+    pub(crate) fn known(drive: char, parts: &[&str]) -> Self {
+        GuestPath {
+            drive,
+            parts: parts.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
     pub fn is_root(&self) -> bool {
         self.parts.is_empty()
     }

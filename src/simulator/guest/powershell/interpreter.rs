@@ -53,6 +53,7 @@ impl<'g> Interpreter<'g> {
             exit_code,
             duration: Duration::ZERO,
             after_exit: self.effect,
+            tools_restarted: false,
         }
     }
 
@@ -247,21 +248,28 @@ impl<'g> Interpreter<'g> {
             "get-item" => path_arg().is_some_and(|p| guest.fs.exists(&p)),
             "get-service" => service_arg().is_some_and(|n| guest.services.get(&n).is_some()),
             "start-service" | "stop-service" | "restart-service" => {
-                let Some(service) = service_arg().and_then(|n| guest.services.get_mut(&n)) else {
+                let Some(name) = service_arg() else {
+                    return false;
+                };
+                let Some(service) = guest.services.get(&name) else {
                     return false;
                 };
                 if verb != "stop-service" && service.start_type == StartType::Disabled {
                     return false;
                 }
-                service.status = if verb == "stop-service" {
-                    ServiceStatus::Stopped
-                } else {
-                    ServiceStatus::Running
-                };
-                true
+                // Through Services, so a stop of VMTools is seen (it loses
+                // the guest-operations process that asked for it).
+                match verb {
+                    "stop-service" => guest.services.set_status(&name, ServiceStatus::Stopped),
+                    "restart-service" => guest.services.restart(&name),
+                    _ => guest.services.set_status(&name, ServiceStatus::Running),
+                }
             }
             "set-service" => {
-                let Some(service) = service_arg().and_then(|n| guest.services.get_mut(&n)) else {
+                let Some(name) = service_arg() else {
+                    return false;
+                };
+                let Some(service) = guest.services.get_mut(&name) else {
                     return false;
                 };
                 if let Some(start_type) = named(args, "startuptype") {
@@ -274,12 +282,11 @@ impl<'g> Interpreter<'g> {
                     .map(|s| s.to_ascii_lowercase())
                     .as_deref()
                 {
-                    Some("running") => service.status = ServiceStatus::Running,
-                    Some("stopped") => service.status = ServiceStatus::Stopped,
-                    Some(_) => return false,
-                    None => {}
+                    Some("running") => guest.services.set_status(&name, ServiceStatus::Running),
+                    Some("stopped") => guest.services.set_status(&name, ServiceStatus::Stopped),
+                    Some(_) => false,
+                    None => true,
                 }
-                true
             }
             "new-item" => {
                 let Some(path) = path_arg() else { return false };

@@ -2,11 +2,12 @@
 //! documented in scripts/README.md. A function returns the `details` of the
 //! result file, or the error message the script would report.
 
-use super::{BoundArgs, Report, CONTAINERS_FEATURE, OPENSSH_SERVER_CAPABILITY};
+use super::{manifest, BoundArgs, Report, CONTAINERS_FEATURE, OPENSSH_SERVER_CAPABILITY};
+use crate::simulator::guest::firewall::{FirewallRule, Protocol};
 use crate::simulator::guest::fs::{Acl, GuestPath};
-use crate::simulator::guest::system::{
-    Direction, FeatureState, FirewallRule, Protocol, ServiceStatus, StartType,
-};
+use crate::simulator::guest::network::HttpClient;
+use crate::simulator::guest::system::{FeatureState, ServiceStatus, StartType};
+use crate::simulator::guest::updates::RebootSource;
 use crate::simulator::guest::{tools_conf, WindowsGuest, AUTHORIZED_KEYS_PATH, TOOLS_CONF_PATH};
 use base64::Engine;
 use serde_json::json;
@@ -24,16 +25,39 @@ fn path(text: &str) -> Result<GuestPath, String> {
     GuestPath::parse(text).map_err(|e| e.to_string())
 }
 
-fn service_json(guest: &WindowsGuest, name: &str) -> serde_json::Value {
+pub(super) fn service_json(guest: &WindowsGuest, name: &str) -> serde_json::Value {
     match guest.services.get(name) {
         Some(s) => json!({ "name": s.name, "status": s.status, "start_type": s.start_type }),
         None => serde_json::Value::Null,
     }
 }
 
-pub(super) fn install_openssh(guest: &mut WindowsGuest, _: &BoundArgs) -> Result<Report, String> {
-    let mut changed =
-        guest.features.state(OPENSSH_SERVER_CAPABILITY) != Some(FeatureState::Installed);
+/// The Features-on-Demand package install-openssh.ps1 needs in -SourceDir.
+const OPENSSH_CAB: &str = "OpenSSH-Server-Package~31bf3856ad364e35~amd64~~.cab";
+
+pub(super) fn install_openssh(
+    guest: &mut WindowsGuest,
+    args: &BoundArgs,
+) -> Result<Report, String> {
+    let missing = guest.features.state(OPENSSH_SERVER_CAPABILITY) != Some(FeatureState::Installed);
+    let mut changed = missing;
+    let mut source = "already_installed";
+    let mut verified = Vec::new();
+    if missing {
+        match args.get("SourceDir").filter(|d| !d.is_empty()) {
+            Some(dir) => {
+                verified = manifest::verify(guest, dir, &[OPENSSH_CAB])?;
+                source = "local";
+            }
+            // Add-WindowsCapability fetches the package from Windows Update;
+            // without a route there it fails with 0x800f0954 (Microsoft,
+            // "Add-WindowsCapability failed. Error code = 0x800f0954").
+            None if guest.network.internet() == &crate::simulator::guest::Internet::None => {
+                return Err("Add-WindowsCapability failed. Error code = 0x800f0954".into())
+            }
+            None => source = "windows_update",
+        }
+    }
     guest
         .features
         .set(OPENSSH_SERVER_CAPABILITY, FeatureState::Installed);
@@ -49,13 +73,14 @@ pub(super) fn install_openssh(guest: &mut WindowsGuest, _: &BoundArgs) -> Result
         StartType::Automatic,
         ServiceStatus::Running,
     );
-    changed |= guest.firewall.ensure(FirewallRule {
-        name: "OpenSSH-Server-In-TCP".into(),
-        protocol: Protocol::Tcp,
-        local_port: 22,
-        direction: Direction::Inbound,
-        enabled: true,
-    });
+    // sshd's first start writes its host keys (the script reports them).
+    crate::simulator::guest::openssh::ensure_host_keys(guest);
+    changed |= guest.firewall.ensure(FirewallRule::inbound(
+        "OpenSSH-Server-In-TCP",
+        "OpenSSH Server (sshd)",
+        Protocol::Tcp,
+        22,
+    ));
     // sshd's first start creates its ProgramData folder and default config;
     // the script then enforces key-only logins.
     let ssh_dir = path(SSH_DIR)?;
@@ -80,6 +105,9 @@ pub(super) fn install_openssh(guest: &mut WindowsGuest, _: &BoundArgs) -> Result
             "ssh_agent": service_json(guest, "ssh-agent"),
             "firewall_rule": "OpenSSH-Server-In-TCP",
             "password_authentication": false,
+            "source": source,
+            "source_files": verified,
+            "ssh_host_keys": guest.ssh_host_keys(),
         }),
     })
 }
@@ -182,7 +210,10 @@ pub(super) fn set_authorized_key(
     })
 }
 
-pub(super) fn repair_tools_conf(guest: &mut WindowsGuest, _: &BoundArgs) -> Result<Report, String> {
+pub(super) fn repair_tools_conf(
+    guest: &mut WindowsGuest,
+    args: &BoundArgs,
+) -> Result<Report, String> {
     if guest.services.get("VMTools").is_none() {
         return Err("the VMTools service is not installed; install VMware Tools first".into());
     }
@@ -204,13 +235,22 @@ pub(super) fn repair_tools_conf(guest: &mut WindowsGuest, _: &BoundArgs) -> Resu
             .write(&conf_path, repaired.into(), true)
             .map_err(|e| e.to_string())?;
     }
-    // Restart-Service VMTools: tools re-read tools.conf only on start.
-    guest.services.install(
-        "VMTools",
-        "VMware Tools",
-        StartType::Automatic,
-        ServiceStatus::Running,
-    );
+    let mut changed = changed;
+    if let Some(tools) = guest.services.get_mut("VMTools") {
+        if tools.start_type != StartType::Automatic {
+            tools.start_type = StartType::Automatic;
+            changed = true;
+        }
+    }
+    // vmtoolsd re-reads tools.conf on a timer (tools_conf::CONF_POLL), so
+    // no restart is needed; a script that restarted VMTools anyway would
+    // kill the agent tracking this very process (the model's run_process
+    // notices the stop and loses the process).
+    let restarted =
+        args.does("Restart-Service -Name VMTools") || args.does("Restart-Service VMTools");
+    if restarted {
+        guest.services.restart("VMTools");
+    }
     Ok(Report {
         changed,
         details: json!({
@@ -219,8 +259,28 @@ pub(super) fn repair_tools_conf(guest: &mut WindowsGuest, _: &BoundArgs) -> Resu
             "exclude_nics_before": before_value,
             "exclude_nics": "",
             "vmtools": service_json(guest, "VMTools"),
+            "restarted": restarted,
+            "reload_seconds": tools_conf::CONF_POLL.as_secs(),
         }),
     })
+}
+
+/// The archive install-container-runtime.ps1 installs each runtime from,
+/// and where it downloads it (the script's `$Archives`).
+fn runtime_archive(runtime: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    match runtime {
+        "docker" => Some((
+            "Docker Engine",
+            "docker-24.0.7.zip",
+            "https://download.docker.com/win/static/stable/x86_64/docker-24.0.7.zip",
+        )),
+        "containerd" => Some((
+            "containerd container runtime",
+            "containerd-1.7.22-windows-amd64.tar.gz",
+            "https://github.com/containerd/containerd/releases/download/v1.7.22/containerd-1.7.22-windows-amd64.tar.gz",
+        )),
+        _ => None,
+    }
 }
 
 pub(super) fn install_container_runtime(
@@ -234,189 +294,126 @@ pub(super) fn install_container_runtime(
         _ => {
             // Enabling the feature needs a reboot to complete.
             changed = true;
-            guest.updates.pending_reboot = true;
+            guest
+                .updates
+                .require_reboot(RebootSource::ComponentServicing);
             FeatureState::InstallPending
         }
     };
     guest.features.set(CONTAINERS_FEATURE, feature);
-    let service = match runtime.as_str() {
-        "docker" => Some(("docker", "Docker Engine")),
-        "containerd" => Some(("containerd", "containerd container runtime")),
-        _ => None,
-    };
-    if let Some((name, display)) = service {
-        // The runtime cannot start before the Containers feature is active.
-        let status = if feature == FeatureState::Installed {
-            ServiceStatus::Running
+    let mut source = "none";
+    let mut proxy = None;
+    let mut files = Vec::new();
+    let archive = runtime_archive(&runtime);
+    if let Some((display, file, url)) = archive {
+        if guest.services.get(&runtime).is_none() {
+            match args.get("SourceDir").filter(|d| !d.is_empty()) {
+                Some(dir) => {
+                    files = manifest::verify(guest, dir, &[file])?;
+                    source = "local";
+                }
+                None => {
+                    // What the script's text does about Windows PowerShell
+                    // 5.1's defaults decides whether the download works.
+                    let client = HttpClient {
+                        tls12: args.does("[Net.SecurityProtocolType]::Tls12"),
+                        winhttp_proxy: args.does("WinHttpSettings"),
+                    };
+                    guest
+                        .network
+                        .download(url, client)
+                        .map_err(|e| format!("downloading {url}: {e}"))?;
+                    proxy = guest.network.winhttp_proxy().map(str::to_string);
+                    source = "download";
+                }
+            }
+            guest.services.install(
+                &runtime,
+                display,
+                StartType::Automatic,
+                ServiceStatus::Stopped,
+            );
+            changed = true;
         } else {
-            ServiceStatus::Stopped
-        };
-        changed |= guest
-            .services
-            .install(name, display, StartType::Automatic, status);
+            source = "already_installed";
+        }
+        // The runtime cannot start before the Containers feature is active.
+        if feature == FeatureState::Installed && !guest.services.is_running(&runtime) {
+            guest.services.set_status(&runtime, ServiceStatus::Running);
+            changed = true;
+        }
     }
     Ok(Report {
         changed,
         details: json!({
             "runtime": runtime,
             "containers_feature": feature,
-            "service": service.map(|(name, _)| service_json(guest, name)),
-            "reboot_required": guest.updates.pending_reboot,
+            "service": archive.map(|_| service_json(guest, &runtime)),
+            "reboot_required": guest.updates.reboot_pending(),
+            "source": source,
+            "proxy": proxy,
+            "files": files,
         }),
     })
+}
+
+/// The rules open-firewall.ps1 (and install-kubernetes-node.ps1) keep: an
+/// Allow rule for every profile with edge traversal allowed, as WMCO's
+/// documented `New-NetFirewallRule -DisplayName "ContainerLogsPort"
+/// -LocalPort 10250 -Enabled True -Direction Inbound -Protocol TCP -Action
+/// Allow -EdgeTraversalPolicy Allow` creates it.
+pub(super) fn ensure_inbound_rule(
+    guest: &mut WindowsGuest,
+    args: &BoundArgs,
+    display_name: &str,
+    protocol: Protocol,
+    port: u16,
+) -> bool {
+    let mut wanted = FirewallRule::inbound(display_name, display_name, protocol, port);
+    wanted.edge_traversal = "Allow".into();
+    if !args.does("Get-NetFirewallRule -DisplayName $DisplayName") {
+        // A lookup by Name misses a rule created by DisplayName (GUID Name)
+        // and adds a second one beside it.
+        return guest.firewall.ensure(wanted);
+    }
+    if guest.firewall.by_display_name(display_name).is_empty() {
+        guest.firewall.create_by_display_name(wanted);
+        return true;
+    }
+    guest.firewall.edit_by_display_name(display_name, |rule| {
+        let name = std::mem::take(&mut rule.name);
+        *rule = FirewallRule {
+            name,
+            ..wanted.clone()
+        };
+    })
+}
+
+/// Every rule of that DisplayName, read back.
+pub(super) fn rules_json(guest: &WindowsGuest, display_name: &str) -> Vec<serde_json::Value> {
+    guest
+        .firewall
+        .by_display_name(display_name)
+        .into_iter()
+        .map(FirewallRule::to_json)
+        .collect()
 }
 
 pub(super) fn open_firewall(guest: &mut WindowsGuest, args: &BoundArgs) -> Result<Report, String> {
-    let mut rules = vec![FirewallRule {
-        name: "ContainerLogsPort".into(),
-        protocol: Protocol::Tcp,
-        local_port: 10250,
-        direction: Direction::Inbound,
-        enabled: true,
-    }];
+    let mut wanted = vec![("ContainerLogsPort", Protocol::Tcp, 10250)];
     if args.switch("IncludeVxlan") {
-        rules.push(FirewallRule {
-            name: "OverlayTraffic4789UDP".into(),
-            protocol: Protocol::Udp,
-            local_port: 4789,
-            direction: Direction::Inbound,
-            enabled: true,
-        });
+        wanted.push(("OverlayTraffic4789UDP", Protocol::Udp, 4789));
     }
     let mut changed = false;
-    for rule in &rules {
-        changed |= guest.firewall.ensure(rule.clone());
+    for (display_name, protocol, port) in &wanted {
+        changed |= ensure_inbound_rule(guest, args, display_name, *protocol, *port);
     }
+    let rules: Vec<_> = wanted
+        .iter()
+        .flat_map(|(display_name, _, _)| rules_json(guest, display_name))
+        .collect();
     Ok(Report {
         changed,
         details: json!({ "rules": rules }),
-    })
-}
-
-pub(super) fn windows_update(guest: &mut WindowsGuest, args: &BoundArgs) -> Result<Report, String> {
-    // `-File` passes arrays as one string, so the script takes a comma list.
-    let requested: Vec<String> = match args.get("KbIds").map(str::trim).filter(|s| !s.is_empty()) {
-        Some(list) => list
-            .split([',', ' '])
-            .filter(|s| !s.is_empty())
-            .map(|s| s.trim().to_ascii_uppercase())
-            .collect(),
-        None => vec![guest.os.latest_cumulative_update().0.to_string()],
-    };
-    let well_formed = |kb: &str| {
-        kb.strip_prefix("KB")
-            .is_some_and(|n| (6..=7).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()))
-    };
-    if let Some(bad) = requested.iter().find(|kb| !well_formed(kb)) {
-        return Err(format!("{bad:?} is not a KB identifier like KB5044281"));
-    }
-    let (present, missing): (Vec<String>, Vec<String>) = requested
-        .into_iter()
-        .partition(|kb| guest.updates.is_installed(kb));
-    let (latest, latest_ubr) = guest.os.latest_cumulative_update();
-    if missing.iter().any(|kb| kb == latest) {
-        guest.updates.staged_ubr = Some(latest_ubr);
-    }
-    guest.updates.installed.extend(missing.iter().cloned());
-    guest.updates.pending_reboot |= !missing.is_empty();
-    Ok(Report {
-        changed: !missing.is_empty(),
-        details: json!({
-            "installed": missing,
-            "already_installed": present,
-            "reboot_required": guest.updates.pending_reboot,
-        }),
-    })
-}
-
-/// The services and firewall rules collect-facts.ps1 reports (a real guest
-/// has hundreds; these are the ones a build checks).
-const FACT_SERVICES: &[&str] = &[
-    "VMTools",
-    "WinRM",
-    "W32Time",
-    "sshd",
-    "ssh-agent",
-    "docker",
-    "containerd",
-];
-const FACT_FIREWALL_RULES: &[&str] = &[
-    "WINRM-HTTP-In-TCP",
-    "OpenSSH-Server-In-TCP",
-    "ContainerLogsPort",
-    "OverlayTraffic4789UDP",
-];
-
-pub(super) fn collect_facts(guest: &mut WindowsGuest, _: &BoundArgs) -> Result<Report, String> {
-    Ok(Report {
-        changed: false,
-        details: facts(guest),
-    })
-}
-
-/// What collect-facts.ps1 reports, from the model's state.
-pub(crate) fn facts(guest: &WindowsGuest) -> serde_json::Value {
-    let mut kbs = guest.updates.installed.clone();
-    kbs.sort();
-    let conf = path(TOOLS_CONF_PATH)
-        .ok()
-        .and_then(|p| guest.fs.read_bytes(&p).ok());
-    let keys_path = GuestPath::parse(AUTHORIZED_KEYS_PATH).ok();
-    let keys = keys_path.as_ref().and_then(|p| guest.fs.read_bytes(p).ok());
-    let keys_acl: Vec<String> = keys_path
-        .as_ref()
-        .and_then(|p| guest.fs.acl(p).ok())
-        .map(|acl| {
-            acl.entries
-                .iter()
-                .map(|a| format!("{}:({})", a.principal, a.rights))
-                .collect()
-        })
-        .unwrap_or_default();
-    let services: Vec<_> = FACT_SERVICES
-        .iter()
-        .map(|name| service_json(guest, name))
-        .filter(|s| !s.is_null())
-        .collect();
-    let features: Vec<_> = guest
-        .features
-        .iter()
-        .map(|(name, state)| json!({ "name": name, "state": state }))
-        .collect();
-    let firewall_rules: Vec<_> = FACT_FIREWALL_RULES
-        .iter()
-        .filter_map(|name| {
-            guest
-                .firewall
-                .rules()
-                .iter()
-                .find(|r| r.name.eq_ignore_ascii_case(name))
-        })
-        .collect();
-    let exclude_nics = conf
-        .as_deref()
-        .and_then(|c| tools_conf::exclude_nics(&String::from_utf8_lossy(c)));
-    json!({
-        "hostname": guest.hostname,
-        "os": { "caption": guest.os.full_name(), "version": guest.os.version(), "build": guest.os.build_number(), "ubr": guest.updates.ubr },
-        "language": guest.language,
-        "services": services,
-        "features": features,
-        "firewall_rules": firewall_rules,
-        "installed_kbs": kbs,
-        "reboot_pending": guest.updates.pending_reboot,
-        "tools_conf": {
-            "exists": conf.is_some(),
-            "exclude_nics": exclude_nics,
-        },
-        "authorized_keys": {
-            "exists": keys.is_some(),
-            "ascii": keys.as_deref().map(|k| k.is_ascii()),
-            "acl": keys_acl,
-        },
-        "sysprep": {
-            "rearms_left": guest.sysprep.rearms_left,
-            "image_state": guest.sysprep.image_state,
-        },
     })
 }

@@ -13,8 +13,13 @@
 //! `param()` blocks and with scripts/README.md, so they cannot drift apart.
 
 mod effects;
+mod facts;
+mod manifest;
+mod node;
+mod sysprep;
+mod updates;
 
-pub(crate) use effects::facts;
+pub(crate) use facts::facts;
 
 use super::fs::GuestPath;
 use super::{ProcessOutcome, WindowsGuest};
@@ -44,12 +49,41 @@ pub(crate) struct Report {
     pub details: serde_json::Value,
 }
 
-/// Bound arguments: lowercase parameter name to value (`"True"` for switches).
-pub(crate) struct BoundArgs(BTreeMap<String, String>);
+/// Bound arguments: lowercase parameter name to value (`"True"` for
+/// switches), with the script's own text and the folder it runs from.
+pub(crate) struct BoundArgs {
+    values: BTreeMap<String, String>,
+    source: &'static str,
+    dir: Option<GuestPath>,
+}
 
 impl BoundArgs {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.values
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    /// Whether the script (or the library it dot-sources) does `needle`.
+    ///
+    /// Where a Windows fact decides whether a step works (TLS 1.2, the
+    /// WinHTTP proxy, a scheduled task for Windows Update, a firewall lookup
+    /// by DisplayName...), the model reads what the shipped text does
+    /// instead of assuming it, so a script edited to ignore the fact gets
+    /// the failure Windows would give it, and the tests that exercise the
+    /// shipped text fail.
+    pub fn does(&self, needle: &str) -> bool {
+        self.source.contains(needle) || library_does(needle)
+    }
+
+    /// The script's text.
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
+    /// The folder the script runs from (`$PSScriptRoot`).
+    pub fn dir(&self) -> Option<&GuestPath> {
+        self.dir.as_ref()
     }
 
     pub fn switch(&self, name: &str) -> bool {
@@ -85,6 +119,11 @@ pub const LIBRARY_FILES: &[&str] = &["gild-common.ps1"];
 const LIBRARY_SOURCES: &[&str] = &[include_str!("../../../../scripts/gild-common.ps1")];
 const _: () = assert!(LIBRARY_FILES.len() == LIBRARY_SOURCES.len());
 
+/// Whether the shared library does `needle` (see [`BoundArgs::does`]).
+fn library_does(needle: &str) -> bool {
+    LIBRARY_SOURCES.iter().any(|lib| lib.contains(needle))
+}
+
 /// Whether uploaded bytes are the shipped text, allowing for the line-end
 /// and byte-order-mark changes an upload path may introduce.
 fn same_source(uploaded: &[u8], shipped: &str) -> bool {
@@ -117,10 +156,12 @@ macro_rules! script {
     };
 }
 
+const SOURCE_DIR: ScriptParam = param("SourceDir", ParamKind::String, false);
+
 pub static SCRIPTS: &[ScriptDef] = &[
     script!(
         "install-openssh.ps1",
-        [RESULT_PATH],
+        [SOURCE_DIR, RESULT_PATH],
         effects::install_openssh
     ),
     script!(
@@ -141,6 +182,7 @@ pub static SCRIPTS: &[ScriptDef] = &[
                 ParamKind::OneOf(&["docker", "containerd", "none"]),
                 true
             ),
+            SOURCE_DIR,
             RESULT_PATH
         ],
         effects::install_container_runtime
@@ -152,10 +194,48 @@ pub static SCRIPTS: &[ScriptDef] = &[
     ),
     script!(
         "windows-update.ps1",
-        [param("KbIds", ParamKind::String, false), RESULT_PATH],
-        effects::windows_update
+        [
+            param("KbIds", ParamKind::String, false),
+            param("TimeoutMinutes", ParamKind::String, false),
+            RESULT_PATH
+        ],
+        updates::windows_update
     ),
-    script!("collect-facts.ps1", [RESULT_PATH], effects::collect_facts),
+    script!(
+        "windows-update-task.ps1",
+        [param("KbIds", ParamKind::String, false), RESULT_PATH],
+        updates::windows_update_task
+    ),
+    script!("collect-facts.ps1", [RESULT_PATH], facts::collect_facts),
+    script!(
+        "check-sysprep.ps1",
+        [param("UnattendPath", ParamKind::String, true), RESULT_PATH],
+        sysprep::check_sysprep
+    ),
+    script!(
+        "prepare-sysprep.ps1",
+        [RESULT_PATH],
+        sysprep::prepare_sysprep
+    ),
+    script!(
+        "resolve-names.ps1",
+        [param("Names", ParamKind::String, true), RESULT_PATH],
+        node::resolve_names
+    ),
+    script!(
+        "install-kubernetes-node.ps1",
+        [
+            param("SourceDir", ParamKind::String, true),
+            param("ClusterCIDR", ParamKind::String, true),
+            param("ServiceCIDR", ParamKind::String, true),
+            param("KubeDnsServiceIP", ParamKind::String, true),
+            param("InterfaceName", ParamKind::String, false),
+            param("KubeconfigPath", ParamKind::String, false),
+            param("AllowAdminKubeconfig", ParamKind::Switch, false),
+            RESULT_PATH
+        ],
+        node::install_kubernetes_node
+    ),
 ];
 
 /// The catalogue entry for a script file name (case-insensitive) whose
@@ -174,7 +254,11 @@ impl ScriptDef {
     }
 
     /// Binds `-File` arguments to this script's parameters.
-    pub(crate) fn bind(&self, args: &[String]) -> Result<BoundArgs, String> {
+    pub(crate) fn bind(
+        &self,
+        args: &[String],
+        dir: Option<GuestPath>,
+    ) -> Result<BoundArgs, String> {
         let mut bound = BTreeMap::new();
         let mut positional = Vec::new();
         let mut i = 0;
@@ -246,7 +330,11 @@ impl ScriptDef {
                 _ => {}
             }
         }
-        Ok(BoundArgs(bound))
+        Ok(BoundArgs {
+            values: bound,
+            source: self.source,
+            dir,
+        })
     }
 
     /// Exact name, else an unambiguous prefix, like PowerShell.
@@ -287,6 +375,7 @@ pub fn run(
         exit_code,
         duration,
         after_exit: None,
+        tools_restarted: false,
     };
     let libraries_present = script.parent().is_some_and(|dir| {
         LIBRARY_FILES
@@ -302,14 +391,21 @@ pub fn run(
     if !libraries_present {
         return exited(1);
     }
-    let Ok(bound) = def.bind(args) else {
+    let Ok(bound) = def.bind(args, script.parent()) else {
         return exited(1);
     };
-    let Some(result_path) = bound
-        .get("ResultPath")
-        .and_then(|p| GuestPath::parse(p).ok())
-    else {
-        return exited(1);
+    let raw_result_path = bound.get("ResultPath").unwrap_or_default();
+    let result_path = match GuestPath::parse(raw_result_path) {
+        Ok(path) => path,
+        // gild-common.ps1 refuses a relative path (exit 2) before the body
+        // runs; a script that did not would write it under the process's
+        // working directory (System32 for guest operations), where the
+        // caller never looks.
+        Err(_) if bound.does("Assert-GildResultPath") => return exited(2),
+        Err(_) => match GuestPath::resolve(raw_result_path, &guest.cwd) {
+            Ok(path) => path,
+            Err(_) => return exited(1),
+        },
     };
     let (success, result) = match (def.body)(guest, &bound) {
         Ok(report) => (
