@@ -12,3 +12,4 @@ pub mod secret;
 pub mod simulator;
 pub mod unattend;
 pub mod vsphere;
+pub mod yaml;

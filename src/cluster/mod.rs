@@ -13,7 +13,9 @@ pub mod netplan;
 pub mod network;
 pub mod schema;
 pub(crate) mod sink;
-pub mod yaml;
+/// The shared YAML-with-positions layer, where cluster code has always
+/// found it.
+pub use crate::yaml;
 
 use std::path::PathBuf;
 

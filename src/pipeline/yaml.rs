@@ -3,49 +3,22 @@
 //! `validate` — can name `file:line:column` for a field path such as
 //! `stages[3].min_version`.
 //!
-//! Built from yaml-rust2's event parser, driven in a loop (its `load` helper
-//! recurses once per nesting level; this builder keeps an explicit stack and
-//! refuses nesting deeper than [`MAX_DEPTH`]). Scalars keep their text and
-//! style: `${VAR}` interpolation happens on the text, and only afterwards are
-//! plain scalars typed (YAML 1.2 core schema, as yaml-rust2 resolves them),
+//! The parsing (positions, depth and alias limits, duplicate keys) is the
+//! shared layer's, [`crate::yaml`]; this module is the pipeline's view of
+//! it, with the pipeline's stricter rules: exactly one document, duplicate
+//! keys are errors (every YAML library resolves them differently), and
+//! only the `!!str` tag is allowed. Scalars keep their text and style:
+//! `${VAR}` interpolation happens on the text, and only afterwards are
+//! plain scalars typed (YAML 1.2 core schema, as for every YAML gild reads),
 //! so `keep: ${KEEP}` becomes a number and a quoted `"15"` stays a string.
-//! Aliases are expanded (bounded by [`MAX_NODES`], so a "billion laughs"
-//! file cannot exhaust memory); duplicate keys are errors, because every
-//! YAML library resolves them differently.
 
+use crate::yaml::{self as shared, Value as Typed};
 use serde_json::{Map, Number, Value};
-use std::fmt;
-use yaml_rust2::parser::{Event, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
-use yaml_rust2::Yaml;
 
-/// Deeper nesting than any pipeline needs; bounds the converters' recursion.
-pub const MAX_DEPTH: usize = 64;
-/// Nodes after alias expansion.
-pub const MAX_NODES: usize = 100_000;
+pub use crate::yaml::{parse_path, path_string, Seg, MAX_DEPTH, MAX_NODES};
 
 /// 1-based line and column (columns count characters).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Pos {
-    pub line: usize,
-    pub col: usize,
-}
-
-impl Pos {
-    fn from_marker(m: &Marker) -> Self {
-        // yaml-rust2 counts lines from 1 and columns from 0.
-        Pos {
-            line: m.line().max(1),
-            col: m.col() + 1,
-        }
-    }
-}
-
-impl fmt::Display for Pos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.line, self.col)
-    }
-}
+pub type Pos = shared::Mark;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
@@ -68,50 +41,6 @@ pub struct Entry {
     pub key: String,
     pub key_pos: Pos,
     pub value: Node,
-}
-
-/// One step of a field path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-/// Renders a path the way serde_path_to_error does: `stages[3].timeout`.
-pub fn path_string(path: &[Seg]) -> String {
-    let mut s = String::new();
-    for seg in path {
-        match seg {
-            Seg::Key(k) => {
-                if !s.is_empty() {
-                    s.push('.');
-                }
-                s.push_str(k);
-            }
-            Seg::Index(i) => s.push_str(&format!("[{i}]")),
-        }
-    }
-    s
-}
-
-/// Parses `stages[3].timeout` (the inverse of [`path_string`]); keys
-/// cannot contain `.` or `[` in this notation, which no pipeline key does.
-pub fn parse_path(path: &str) -> Vec<Seg> {
-    let mut out = Vec::new();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
-        if !key.is_empty() {
-            out.push(Seg::Key(key.to_string()));
-        }
-        while let Some((idx, after)) = rest.split_once(']') {
-            match idx.parse() {
-                Ok(i) => out.push(Seg::Index(i)),
-                Err(_) => out.push(Seg::Key(idx.to_string())),
-            }
-            rest = after.strip_prefix('[').unwrap_or(after);
-        }
-    }
-    out
 }
 
 /// Why a document could not be turned into a tree.
@@ -240,18 +169,19 @@ impl Node {
     }
 
     /// The JSON value serde deserializes the pipeline types from. Plain
-    /// scalars are typed here, after interpolation.
+    /// scalars are typed here, after interpolation, by the same core-schema
+    /// rule as every other YAML gild reads ([`shared::resolve_plain`]).
     pub fn to_json(&self) -> Value {
         match self {
             Node::Scalar(s) if !s.plain => Value::String(s.text.clone()),
-            Node::Scalar(s) => match Yaml::from_str(&s.text) {
-                Yaml::Null => Value::Null,
-                Yaml::Boolean(b) => Value::Bool(b),
-                Yaml::Integer(i) => Value::Number(i.into()),
-                Yaml::Real(r) => Yaml::Real(r.clone())
-                    .as_f64()
-                    .and_then(Number::from_f64)
-                    .map_or(Value::String(r), Value::Number),
+            Node::Scalar(s) => match shared::resolve_plain(s.text.clone()) {
+                Typed::Null => Value::Null,
+                Typed::Bool(b) => Value::Bool(b),
+                Typed::Int(i) => Value::Number(i.into()),
+                // JSON has no infinity: the text stays, and serde names the field.
+                Typed::Float(f) => {
+                    Number::from_f64(f).map_or_else(|| Value::String(s.text.clone()), Value::Number)
+                }
                 _ => Value::String(s.text.clone()),
             },
             Node::Seq { items, .. } => Value::Array(items.iter().map(Node::to_json).collect()),
@@ -265,239 +195,108 @@ impl Node {
     }
 }
 
-/// An open collection while events stream in.
-enum Open {
-    Seq {
-        items: Vec<Node>,
-        pos: Pos,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<Entry>,
-        pos: Pos,
-        anchor: usize,
-        /// The key read, waiting for its value.
-        key: Option<(String, Pos)>,
-    },
-}
-
-struct Builder {
-    stack: Vec<Open>,
-    anchors: Vec<(usize, Node)>,
-    documents: Vec<Node>,
-    nodes: usize,
-    errors: Vec<TreeError>,
-}
-
 /// Parses one YAML document into a [`Node`] tree. An empty file is an
 /// error (a pipeline needs content); so is a second document.
 pub fn parse(text: &str) -> Result<Node, Vec<TreeError>> {
-    let mut parser = Parser::new_from_str(text);
-    let mut b = Builder {
-        stack: Vec::new(),
-        anchors: Vec::new(),
-        documents: Vec::new(),
-        nodes: 0,
-        errors: Vec::new(),
+    let docs = shared::parse(text).map_err(|e| {
+        vec![TreeError {
+            pos: e.mark,
+            path: path_string(&e.path),
+            message: if e.syntax {
+                format!("YAML syntax: {}", e.message)
+            } else {
+                e.message
+            },
+        }]
+    })?;
+    let doc = match docs.as_slice() {
+        [] => {
+            return Err(vec![TreeError {
+                pos: Pos { line: 1, col: 1 },
+                path: String::new(),
+                message: "the file is empty; a pipeline is a YAML mapping".into(),
+            }])
+        }
+        [doc] => doc,
+        [_, second, ..] => {
+            return Err(vec![TreeError {
+                pos: second.root.mark,
+                path: String::new(),
+                message: "a second YAML document (`---`); a pipeline file holds exactly one".into(),
+            }])
+        }
     };
-    loop {
-        let (event, mark) = match parser.next_token() {
-            Ok(x) => x,
-            Err(e) => {
-                return Err(vec![TreeError {
-                    pos: Pos::from_marker(e.marker()),
-                    path: String::new(),
-                    message: format!("YAML syntax: {}", e.info()),
-                }])
-            }
-        };
-        if event == Event::StreamEnd {
-            break;
-        }
-        if let Err(e) = b.event(event, Pos::from_marker(&mark)) {
-            b.errors.push(e);
-            return Err(b.errors);
-        }
+    if let Some(d) = doc.duplicate_keys.first() {
+        return Err(vec![TreeError {
+            pos: d.mark,
+            path: path_string(&d.path),
+            message: format!("duplicate key `{}` (first at line {})", d.key, d.first.line),
+        }]);
     }
-    if !b.errors.is_empty() {
-        return Err(b.errors);
-    }
-    match b.documents.len() {
-        0 => Err(vec![TreeError {
-            pos: Pos { line: 1, col: 1 },
-            path: String::new(),
-            message: "the file is empty; a pipeline is a YAML mapping".into(),
-        }]),
-        1 => Ok(b.documents.remove(0)),
-        _ => Err(vec![TreeError {
-            pos: b.documents[1].pos(),
-            path: String::new(),
-            message: "a second YAML document (`---`); a pipeline file holds exactly one".into(),
-        }]),
-    }
+    view(&doc.root, &mut Vec::new()).map_err(|e| vec![e])
 }
 
-impl Builder {
-    fn path(&self) -> String {
-        let segs: Vec<Seg> = self
-            .stack
-            .iter()
-            .filter_map(|o| match o {
-                Open::Seq { items, .. } => Some(Seg::Index(items.len())),
-                Open::Map {
-                    key: Some((k, _)), ..
-                } => Some(Seg::Key(k.clone())),
-                Open::Map { key: None, .. } => None,
+/// The pipeline's view of a shared node: scalars untyped (text and
+/// style), tags other than `!!str` refused.
+fn view(n: &shared::Node, path: &mut Vec<Seg>) -> Result<Node, TreeError> {
+    let refuse = |path: &[Seg], message: String| TreeError {
+        pos: n.mark,
+        path: path_string(path),
+        message,
+    };
+    if let Some(raw) = &n.raw {
+        let plain = match n.tag.as_deref() {
+            None => raw.plain,
+            Some("!!str" | "tag:yaml.org,2002:str") => false,
+            Some(tag) => {
+                return Err(refuse(
+                    path,
+                    format!("YAML tag `{tag}` is not supported (only `!!str`)"),
+                ))
+            }
+        };
+        return Ok(Node::Scalar(Scalar {
+            text: raw.text.clone(),
+            plain,
+            pos: n.mark,
+        }));
+    }
+    if n.tag.is_some() {
+        return Err(refuse(
+            path,
+            "YAML tags on collections are not supported".into(),
+        ));
+    }
+    match &n.value {
+        Typed::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                out.push(view(item, path)?);
+                path.pop();
+            }
+            Ok(Node::Seq {
+                items: out,
+                pos: n.mark,
             })
-            .collect();
-        path_string(&segs)
-    }
-
-    fn error(&self, pos: Pos, message: impl Into<String>) -> TreeError {
-        TreeError {
-            pos,
-            path: self.path(),
-            message: message.into(),
         }
-    }
-
-    fn count(&mut self, n: usize, pos: Pos) -> Result<(), TreeError> {
-        self.nodes += n;
-        if self.nodes > MAX_NODES {
-            return Err(self.error(
-                pos,
-                format!("more than {MAX_NODES} values (after expanding aliases)"),
-            ));
+        Typed::Map(entries) => {
+            let mut out = Vec::with_capacity(entries.len());
+            for (key, value) in entries {
+                path.push(Seg::Key(key.name.clone()));
+                out.push(Entry {
+                    key: key.name.clone(),
+                    key_pos: key.mark,
+                    value: view(value, path)?,
+                });
+                path.pop();
+            }
+            Ok(Node::Map {
+                entries: out,
+                pos: n.mark,
+            })
         }
-        Ok(())
-    }
-
-    fn event(&mut self, event: Event, pos: Pos) -> Result<(), TreeError> {
-        match event {
-            Event::StreamStart | Event::DocumentStart | Event::DocumentEnd | Event::Nothing => {
-                Ok(())
-            }
-            Event::StreamEnd => Ok(()),
-            Event::Scalar(text, style, anchor, tag) => {
-                let plain = match (tag, style) {
-                    (None, TScalarStyle::Plain) => true,
-                    (None, _) => false,
-                    (Some(Tag { handle, suffix }), _) if handle == "!!" && suffix == "str" => false,
-                    (Some(Tag { handle, suffix }), _) => {
-                        return Err(self.error(
-                            pos,
-                            format!("YAML tag `{handle}{suffix}` is not supported (only `!!str`)"),
-                        ))
-                    }
-                };
-                self.count(1, pos)?;
-                self.finish(Node::Scalar(Scalar { text, plain, pos }), anchor)
-            }
-            Event::Alias(id) => {
-                let Some(node) = self.anchors.iter().rev().find(|(a, _)| *a == id) else {
-                    return Err(self.error(pos, "alias to an unknown anchor"));
-                };
-                let node = node.1.clone();
-                let mut n = 0;
-                node.walk(&mut |_, _| n += 1);
-                self.count(n, pos)?;
-                self.finish(node, 0)
-            }
-            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
-                if tag.is_some() =>
-            {
-                let _ = anchor;
-                Err(self.error(pos, "YAML tags on collections are not supported"))
-            }
-            Event::SequenceStart(anchor, _) => self.open(
-                Open::Seq {
-                    items: Vec::new(),
-                    pos,
-                    anchor,
-                },
-                pos,
-            ),
-            Event::MappingStart(anchor, _) => self.open(
-                Open::Map {
-                    entries: Vec::new(),
-                    pos,
-                    anchor,
-                    key: None,
-                },
-                pos,
-            ),
-            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Open::Seq { items, pos, anchor }) => {
-                    self.finish(Node::Seq { items, pos }, anchor)
-                }
-                Some(Open::Map {
-                    entries,
-                    pos,
-                    anchor,
-                    ..
-                }) => self.finish(Node::Map { entries, pos }, anchor),
-                None => Err(self.error(pos, "unbalanced collection end")),
-            },
-        }
-    }
-
-    fn open(&mut self, open: Open, pos: Pos) -> Result<(), TreeError> {
-        if self.stack.len() >= MAX_DEPTH {
-            return Err(self.error(pos, format!("nesting deeper than {MAX_DEPTH} levels")));
-        }
-        self.count(1, pos)?;
-        self.stack.push(open);
-        Ok(())
-    }
-
-    /// A complete node: the document, a sequence item, a key or a value.
-    fn finish(&mut self, node: Node, anchor: usize) -> Result<(), TreeError> {
-        if anchor != 0 {
-            self.anchors.push((anchor, node.clone()));
-        }
-        let path = self.path();
-        match self.stack.last_mut() {
-            None => {
-                self.documents.push(node);
-                Ok(())
-            }
-            Some(Open::Seq { items, .. }) => {
-                items.push(node);
-                Ok(())
-            }
-            Some(Open::Map { entries, key, .. }) => match key.take() {
-                None => match node {
-                    Node::Scalar(s) => {
-                        if let Some(first) = entries.iter().find(|e| e.key == s.text) {
-                            let message = format!(
-                                "duplicate key `{}` (first at line {})",
-                                s.text, first.key_pos.line
-                            );
-                            return Err(TreeError {
-                                pos: s.pos,
-                                path,
-                                message,
-                            });
-                        }
-                        *key = Some((s.text, s.pos));
-                        Ok(())
-                    }
-                    other => Err(TreeError {
-                        pos: other.pos(),
-                        path,
-                        message: "a mapping key must be a plain string".into(),
-                    }),
-                },
-                Some((k, key_pos)) => {
-                    entries.push(Entry {
-                        key: k,
-                        key_pos,
-                        value: node,
-                    });
-                    Ok(())
-                }
-            },
-        }
+        _ => Err(refuse(path, "a scalar without its text".into())),
     }
 }
 
@@ -531,6 +330,16 @@ mod tests {
         assert_eq!(v["no"], serde_json::json!("yes"));
         assert_eq!(v["nul"], Value::Null);
         assert_eq!(v["f"], serde_json::json!(1.5));
+    }
+
+    #[test]
+    fn str_tags_make_strings_and_other_tags_are_refused() {
+        let v = parse("n: !!str 15\n").unwrap().to_json();
+        assert_eq!(v["n"], serde_json::json!("15"));
+        let e = parse("a:\n  n: !!int 15\n").unwrap_err();
+        assert_eq!((e[0].pos.line, e[0].path.as_str()), (2, "a.n"));
+        assert!(e[0].message.contains("not supported"), "{:?}", e);
+        assert!(parse("a: !!map {}\n").is_err());
     }
 
     #[test]

@@ -68,12 +68,12 @@ pub fn check_text(file: &str, text: &str, opts: &CheckOptions) -> Vec<Diagnostic
         }
     };
     for doc in &docs {
-        for (key, mark) in &doc.duplicate_keys {
+        for dup in &doc.duplicate_keys {
             sink.report(
                 rules::DUPLICATE_KEY,
-                *mark,
+                dup.mark,
                 "",
-                format!("key `{key}` appears twice"),
+                format!("key `{}` appears twice", dup.key),
             );
         }
         if doc.root.value == Value::Null {

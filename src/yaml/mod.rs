@@ -1,29 +1,51 @@
-//! YAML with positions: every node and every mapping key keeps the line and
-//! column it was read at, so a checker can say `file:12:7:
+//! YAML with positions, the one layer every YAML reader in gild uses
+//! (cluster manifests and net plans directly; pipeline files through
+//! `pipeline::yaml`, which adds interpolation and its stricter rules):
+//! every node and every mapping key keeps the line and column it was read
+//! at, so a checker can say `file:12:7:
 //! spec.template.spec.providerSpec.value.numCPUs: ...` about any node, not
 //! only about the first syntax error (which is all serde gives positions
 //! for).
 //!
-//! Built on yaml-rust2's event parser (each event comes with a marker); the
-//! tree is small and owned, and scalars are resolved the way the YAML 1.2
-//! core schema does (what the Kubernetes API server sees after its YAML to
-//! JSON step for everything a MachineSet contains).
+//! Built on yaml-rust2's event parser (each event comes with a marker),
+//! driven in a loop: its `load` helper recurses once per nesting level, so
+//! a hostile `[[[[...` could exhaust the stack; the builder keeps an
+//! explicit stack bounded by [`MAX_DEPTH`], and aliases are expanded within
+//! [`MAX_NODES`] ("billion laughs"). The tree is small and owned; scalars
+//! are resolved the way the YAML 1.2 core schema does (what the Kubernetes
+//! API server sees after its YAML to JSON step), and keep the text and
+//! style they were written with ([`Raw`]) for readers that type them later.
+//! Duplicate keys are recorded, not dropped: each reader decides whether
+//! they are findings (manifests) or errors (pipelines).
 
+mod path;
+mod scalar;
+
+pub use path::{display_path, parse_path, path_string, pointer_of, Seg};
+use scalar::resolve;
+pub use scalar::resolve_plain;
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-/// 1-based line and column.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+/// 1-based line and column (columns count characters).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Mark {
     pub line: usize,
     pub col: usize,
 }
 
+impl std::fmt::Display for Mark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
 impl From<Marker> for Mark {
     fn from(m: Marker) -> Self {
+        // yaml-rust2 counts lines from 1 and columns from 0.
         Mark {
             line: m.line().max(1),
             col: m.col() + 1,
@@ -56,21 +78,50 @@ pub struct Node {
     /// starts (first content line, after the indentation), which
     /// embedded-JSON checks need to map positions.
     pub block_scalar: bool,
+    /// A scalar as written; `None` for collections.
+    pub raw: Option<Raw>,
+    /// The node's YAML tag (`!!str`, `!custom`), handle and suffix joined.
+    pub tag: Option<String>,
 }
 
-/// One `---` document of a stream, with the duplicate keys found in it
-/// (the API server's strict decoding rejects those; yaml-rust2 keeps the
-/// last one silently).
+/// A scalar's text before typing, for readers that rewrite it first
+/// (pipeline `${VAR}` interpolation) and type it afterwards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Raw {
+    pub text: String,
+    /// Written plain (unquoted, not a block scalar): only plain scalars
+    /// may be typed as null, boolean or number.
+    pub plain: bool,
+}
+
+/// A key written twice in one mapping. The API server's strict decoding
+/// rejects those; yaml-rust2 keeps the last one silently; the tree keeps
+/// both entries ([`Node::get`] finds the last, as yaml-rust2 would).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    /// The second occurrence.
+    pub mark: Mark,
+    pub first: Mark,
+    /// The mapping's path from the document root.
+    pub path: Vec<Seg>,
+}
+
+/// One `---` document of a stream, with the duplicate keys found in it.
 #[derive(Clone, Debug)]
 pub struct Document {
     pub root: Node,
-    pub duplicate_keys: Vec<(String, Mark)>,
+    pub duplicate_keys: Vec<DuplicateKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct YamlError {
     pub mark: Mark,
+    /// Where in the document the builder was (empty for syntax errors).
+    pub path: Vec<Seg>,
     pub message: String,
+    /// A scanner/parser error (the text is not YAML), not a limit.
+    pub syntax: bool,
 }
 
 impl std::fmt::Display for YamlError {
@@ -80,8 +131,8 @@ impl std::fmt::Display for YamlError {
 }
 
 /// Aliases can multiply a small file into a huge tree ("billion laughs");
-/// no manifest gild reads comes near this many nodes.
-const MAX_NODES: usize = 200_000;
+/// no manifest or pipeline gild reads comes near this many nodes.
+pub const MAX_NODES: usize = 200_000;
 
 /// Deeper nesting than any manifest has; refused before it costs anything.
 pub const MAX_DEPTH: usize = 64;
@@ -97,7 +148,9 @@ pub fn parse(text: &str) -> Result<Vec<Document>, YamlError> {
     loop {
         let (event, marker) = parser.next_token().map_err(|e| YamlError {
             mark: (*e.marker()).into(),
+            path: Vec::new(),
             message: e.info().to_string(),
+            syntax: true,
         })?;
         if event == Event::StreamEnd {
             break;
@@ -107,7 +160,9 @@ pub fn parse(text: &str) -> Result<Vec<Document>, YamlError> {
         {
             return Err(YamlError {
                 mark: marker.into(),
-                message: format!("nested deeper than {MAX_DEPTH} levels"),
+                path: builder.path(),
+                message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                syntax: false,
             });
         }
         builder.on_event(event, marker);
@@ -118,21 +173,22 @@ pub fn parse(text: &str) -> Result<Vec<Document>, YamlError> {
     Ok(builder.documents)
 }
 
-enum Frame {
-    Seq {
-        items: Vec<Node>,
-        mark: Mark,
-        anchor: usize,
-        /// `Builder::nodes` when the collection started: its subtree size
-        /// is the difference at its end.
-        start: usize,
-    },
+/// An open collection while events stream in.
+struct Frame {
+    open: Open,
+    mark: Mark,
+    tag: Option<String>,
+    anchor: usize,
+    /// `Builder::nodes` when the collection started: its subtree size is
+    /// the difference at its end.
+    start: usize,
+}
+
+enum Open {
+    Seq(Vec<Node>),
     Map {
         entries: Vec<(Key, Node)>,
         pending_key: Option<Key>,
-        mark: Mark,
-        anchor: usize,
-        start: usize,
     },
 }
 
@@ -143,17 +199,35 @@ struct Builder {
     /// Anchored nodes with their subtree sizes, so an alias counts as
     /// every node it repeats.
     anchors: HashMap<usize, (Node, usize)>,
-    duplicates: Vec<(String, Mark)>,
+    duplicates: Vec<DuplicateKey>,
     nodes: usize,
     error: Option<YamlError>,
 }
 
 impl Builder {
+    /// Where the next node goes: each open sequence's next index, each
+    /// open mapping's pending key.
+    fn path(&self) -> Vec<Seg> {
+        self.stack
+            .iter()
+            .filter_map(|f| match &f.open {
+                Open::Seq(items) => Some(Seg::Index(items.len())),
+                Open::Map {
+                    pending_key: Some(k),
+                    ..
+                } => Some(Seg::Key(k.name.clone())),
+                Open::Map { .. } => None,
+            })
+            .collect()
+    }
+
     fn fail(&mut self, mark: Mark, message: impl Into<String>) {
         if self.error.is_none() {
             self.error = Some(YamlError {
                 mark,
+                path: self.path(),
                 message: message.into(),
+                syntax: false,
             });
         }
     }
@@ -164,27 +238,32 @@ impl Builder {
         if self.nodes > MAX_NODES {
             self.fail(
                 node.mark,
-                format!("more than {MAX_NODES} nodes (alias expansion?)"),
+                format!("more than {MAX_NODES} nodes (values after expanding aliases)"),
             );
             return;
         }
         if anchor > 0 {
             self.anchors.insert(anchor, (node.clone(), size));
         }
-        match self.stack.last_mut() {
+        let path = self.path();
+        match self.stack.last_mut().map(|f| &mut f.open) {
             None => self.documents.push(Document {
                 root: node,
                 duplicate_keys: std::mem::take(&mut self.duplicates),
             }),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
+            Some(Open::Seq(items)) => items.push(node),
+            Some(Open::Map {
                 entries,
                 pending_key,
-                ..
             }) => match pending_key.take() {
                 Some(key) => {
-                    if entries.iter().any(|(k, _)| k.name == key.name) {
-                        self.duplicates.push((key.name.clone(), key.mark));
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                        self.duplicates.push(DuplicateKey {
+                            key: key.name.clone(),
+                            mark: key.mark,
+                            first: first.mark,
+                            path: path[..path.len().saturating_sub(1)].to_vec(),
+                        });
                     }
                     entries.push((key, node));
                 }
@@ -217,42 +296,49 @@ impl MarkedEventReceiver for Builder {
         }
         let mark = Mark::from(marker);
         match ev {
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq {
-                items: Vec::new(),
-                mark,
-                anchor,
-                start: self.nodes,
-            }),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
-                entries: Vec::new(),
-                pending_key: None,
-                mark,
-                anchor,
-                start: self.nodes,
-            }),
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                let open = match ev {
+                    Event::SequenceStart(..) => Open::Seq(Vec::new()),
+                    _ => Open::Map {
+                        entries: Vec::new(),
+                        pending_key: None,
+                    },
+                };
+                self.stack.push(Frame {
+                    open,
+                    mark,
+                    tag: tag.as_ref().map(tag_text),
+                    anchor,
+                    start: self.nodes,
+                });
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 self.nodes += 1;
-                match self.stack.pop() {
-                    Some(Frame::Seq {
-                        items,
-                        mark,
-                        anchor,
-                        start,
-                    }) => self.finish(node(Value::Seq(items), mark), anchor, self.nodes - start),
-                    Some(Frame::Map {
-                        entries,
-                        mark,
-                        anchor,
-                        start,
-                        ..
-                    }) => self.finish(node(Value::Map(entries), mark), anchor, self.nodes - start),
-                    None => self.fail(mark, "unbalanced collection end"),
-                }
+                let Some(frame) = self.stack.pop() else {
+                    return self.fail(mark, "unbalanced collection end");
+                };
+                let value = match frame.open {
+                    Open::Seq(items) => Value::Seq(items),
+                    Open::Map { entries, .. } => Value::Map(entries),
+                };
+                let n = Node {
+                    tag: frame.tag,
+                    ..node(value, frame.mark)
+                };
+                self.finish(n, frame.anchor, self.nodes - frame.start);
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.nodes += 1;
-                let mut n = node(resolve(text, style, tag.as_ref()), mark);
-                n.block_scalar = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
+                let raw = Raw {
+                    text: text.clone(),
+                    plain: style == TScalarStyle::Plain,
+                };
+                let n = Node {
+                    block_scalar: matches!(style, TScalarStyle::Literal | TScalarStyle::Folded),
+                    raw: Some(raw),
+                    tag: tag.as_ref().map(tag_text),
+                    ..node(resolve(text, style, tag.as_ref()), mark)
+                };
                 self.finish(n, anchor, 1);
             }
             Event::Alias(id) => match self.anchors.get(&id).cloned() {
@@ -274,61 +360,13 @@ fn node(value: Value, mark: Mark) -> Node {
         value,
         mark,
         block_scalar: false,
+        raw: None,
+        tag: None,
     }
 }
 
-/// YAML 1.2 core schema: plain scalars may be null, booleans or numbers;
-/// quoted and block scalars, and anything tagged `!!str`, are strings.
-fn resolve(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
-    if let Some(tag) = tag {
-        if (tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!") && tag.suffix == "str" {
-            return Value::Str(text);
-        }
-    }
-    if style != TScalarStyle::Plain {
-        return Value::Str(text);
-    }
-    match text.as_str() {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        _ => {}
-    }
-    if let Some(i) = parse_int(&text) {
-        return Value::Int(i);
-    }
-    if looks_like_float(&text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
-    }
-    Value::Str(text)
-}
-
-fn parse_int(t: &str) -> Option<i64> {
-    if let Some(hex) = t.strip_prefix("0x") {
-        return i64::from_str_radix(hex, 16).ok();
-    }
-    if let Some(oct) = t.strip_prefix("0o") {
-        return i64::from_str_radix(oct, 8).ok();
-    }
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return t.parse().ok();
-    }
-    None
-}
-
-fn looks_like_float(t: &str) -> bool {
-    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
-    body.bytes().any(|b| b.is_ascii_digit())
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+fn tag_text(tag: &Tag) -> String {
+    format!("{}{}", tag.handle, tag.suffix)
 }
 
 impl Node {
@@ -432,39 +470,6 @@ impl Node {
     }
 }
 
-/// `spec.selector.matchLabels["machine.openshift.io/cluster-api-cluster"]`
-/// from a JSON pointer: dots between plain keys, brackets for indexes and
-/// for keys that contain dots or slashes (as `kubectl explain` and jq write
-/// them).
-pub fn display_path(pointer: &str) -> String {
-    let mut out = String::new();
-    for raw in pointer.split('/').skip(1) {
-        let seg = raw.replace("~1", "/").replace("~0", "~");
-        if seg.parse::<usize>().is_ok() {
-            out.push_str(&format!("[{seg}]"));
-        } else if seg.contains(['.', '/', ' ', '[', ']']) || seg.is_empty() {
-            out.push_str(&format!("[{seg:?}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&seg);
-        }
-    }
-    if out.is_empty() {
-        "(document)".into()
-    } else {
-        out
-    }
-}
-
-/// The JSON pointer for a list of keys (the inverse of [`display_path`]'s input).
-pub fn pointer_of(keys: &[&str]) -> String {
-    keys.iter()
-        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,9 +509,34 @@ mod tests {
         let docs = parse("a: 1\na: 2\n---\nb: 3\n").unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].duplicate_keys.len(), 1);
-        assert_eq!(docs[0].duplicate_keys[0].1.line, 2);
+        assert_eq!(docs[0].duplicate_keys[0].mark.line, 2);
+        assert_eq!(docs[0].duplicate_keys[0].first.line, 1);
         assert_eq!(docs[0].root.get("a").unwrap().as_i64(), Some(2));
         assert!(docs[1].duplicate_keys.is_empty());
+    }
+
+    #[test]
+    fn scalars_keep_their_text_and_style_and_duplicates_their_path() {
+        let docs = parse("a:\n  v: 1.10\n  q: \"x\"\n  t: !!str 7\n  v: 2\n").unwrap();
+        let a = docs[0].root.get("a").unwrap();
+        let raw = |k: &str| a.entry(k).unwrap().1.raw.clone().unwrap();
+        assert_eq!(raw("q").text, "x");
+        assert!(!raw("q").plain);
+        // yaml-rust2 expands the `!!` handle.
+        assert_eq!(
+            a.get("t").unwrap().tag.as_deref(),
+            Some("tag:yaml.org,2002:str")
+        );
+        let dup = &docs[0].duplicate_keys[0];
+        assert_eq!(
+            (dup.key.as_str(), dup.mark.line, dup.first.line),
+            ("v", 5, 2)
+        );
+        assert_eq!(path_string(&dup.path), "a");
+        // The first `v` keeps the text a later reader types itself.
+        let first = &a.as_map().unwrap()[0].1;
+        assert_eq!(first.raw.as_ref().unwrap().text, "1.10");
+        assert!(first.raw.as_ref().unwrap().plain);
     }
 
     #[test]
@@ -546,19 +576,6 @@ mod tests {
         assert!(parse(&nested)
             .unwrap_err()
             .message
-            .contains("nested deeper"));
-    }
-
-    #[test]
-    fn paths_read_like_kubectl_explain() {
-        assert_eq!(
-            display_path("/spec/selector/matchLabels/machine.openshift.io~1os-id"),
-            "spec.selector.matchLabels[\"machine.openshift.io/os-id\"]"
-        );
-        assert_eq!(
-            display_path("/a/devices/0/networkName"),
-            "a.devices[0].networkName"
-        );
-        assert_eq!(pointer_of(&["metadata", "a/b"]), "/metadata/a~1b");
+            .contains("nesting deeper"));
     }
 }
