@@ -17,7 +17,7 @@
 use super::error::StageError;
 use crate::vsphere::wire::VmId;
 use crate::vsphere::wire::{GuestCredentials, ProcessSpec};
-use crate::vsphere::Client;
+use crate::vsphere::{Client, Commandline};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -77,6 +77,15 @@ pub struct Guest<'a> {
 /// stale result is never read as the new one.
 static RUN: AtomicU32 = AtomicU32::new(0);
 
+/// Random per gild process: with the pid and [`RUN`] it makes every result
+/// path (and so every script command line) unique, even for a resumed build
+/// whose new process got an old pid. That uniqueness is what lets the
+/// client start scripts without listing the guest's processes first.
+fn process_nonce() -> u32 {
+    static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *NONCE.get_or_init(rand::random)
+}
+
 impl Guest<'_> {
     pub fn path(&self, file: &str) -> String {
         format!("{}\\{file}", self.dir.trim_end_matches('\\'))
@@ -129,7 +138,11 @@ impl Guest<'_> {
     ) -> Result<ScriptResult, StageError> {
         let stem = script.trim_end_matches(".ps1");
         let n = RUN.fetch_add(1, Ordering::Relaxed);
-        let result_path = self.path(&format!("results\\{stem}-{}-{n}.json", std::process::id()));
+        let result_path = self.path(&format!(
+            "results\\{stem}-{}-{:08x}-{n}.json",
+            std::process::id(),
+            process_nonce()
+        ));
         let mut argv = vec![
             "-NoProfile".to_string(),
             "-NonInteractive".into(),
@@ -156,7 +169,7 @@ impl Guest<'_> {
         };
         let exit = self
             .client
-            .run_program(self.vm, self.creds, &spec, deadline)
+            .run_program_as(self.vm, self.creds, &spec, deadline, Commandline::Unique)
             .await
             .map_err(|source| match source {
                 crate::vsphere::VsphereError::Deadline { after, .. } => {

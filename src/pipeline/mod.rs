@@ -14,15 +14,18 @@
 //! work below the command line.
 
 pub mod answer;
+pub mod bare;
 pub mod check;
 pub mod cleanup;
 pub mod config;
 pub mod connect;
+pub mod counts;
 pub mod engine;
 pub mod error;
 pub mod guest;
 pub mod interrupt;
 pub mod load;
+pub mod minimum;
 pub mod naming;
 pub mod outputs;
 pub mod plan;

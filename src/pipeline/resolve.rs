@@ -14,7 +14,7 @@
 use super::config::Pipeline;
 use crate::vsphere::wire::FolderType;
 use crate::vsphere::wire::*;
-use crate::vsphere::{Client, InventoryPath, ListFilter, VsphereError};
+use crate::vsphere::{Client, Finder, InventoryPath, ListFilter, VsphereError};
 use std::fmt;
 
 /// The ids a build needs, all found.
@@ -107,67 +107,18 @@ impl fmt::Display for ResolveError {
 
 /// Resolves every inventory object `pipeline` names.
 pub async fn resolve(client: &Client, pipeline: &Pipeline) -> Result<Resolved, ResolveError> {
-    let pl = &pipeline.placement;
+    let f = look_up(client, pipeline, Wanted::Build).await;
     let mut unresolved = Vec::new();
-    let dc = client.find_datacenter(&pl.datacenter).await;
-    let scope = Scope {
-        client,
-        datacenter_name: &pl.datacenter,
-        datacenter: dc.as_ref().ok(),
-    };
-    let compute = async {
-        match (&pl.cluster, &pl.resource_pool) {
-            (_, Some(pool)) => (
-                None,
-                Some(scope.resource_pool("placement.resource_pool", pool).await),
-            ),
-            (Some(cluster), None) => {
-                let c = scope.cluster("placement.cluster", cluster).await;
-                let pool = match &c {
-                    Ok(id) => Some(scope.root_pool("placement.cluster", cluster, id).await),
-                    Err(_) => None,
-                };
-                (Some(c), pool)
-            }
-            (None, None) => (None, None),
-        }
-    };
-    let (build_folder, template_folder, datastore, network, source_vm, (cluster, pool)) = futures_util::join!(
-        scope.folder("placement.folder", &pl.folder),
-        scope.folder("template.folder", &pipeline.template.folder),
-        scope.datastore("placement.datastore", &pl.datastore),
-        scope.network("placement.network", &pl.network),
-        scope.vm("source.vm", &pipeline.source.vm),
-        compute,
-    );
     let u = &mut unresolved;
-    let datacenter = take(
-        dc.map_err(|error| Unresolved {
-            field: "placement.datacenter",
-            kind: "datacenter",
-            name: pl.datacenter.clone(),
-            error,
-        }),
-        u,
-    );
-    let build_folder = take(build_folder, u);
-    let cluster = cluster.map(|c| take(c, u));
-    let resource_pool = pool.and_then(|p| take(p, u));
-    let datastore = take(datastore, u);
-    let network = take(network, u);
-    let source_vm = take(source_vm, u);
-    let template_folder = take(template_folder, u);
-    if pl.cluster.is_none() && pl.resource_pool.is_none() {
-        unresolved.push(Unresolved {
-            field: "placement.cluster",
-            kind: "cluster or resource pool",
-            name: String::new(),
-            error: VsphereError::NotFound {
-                kind: "cluster or resource pool",
-                name: "(placement names neither)".into(),
-            },
-        });
-    }
+    let datacenter = take(f.datacenter, u);
+    let build_folder = f.build_folder.and_then(|r| take(r, u));
+    let cluster = f.cluster.map(|c| take(c, u));
+    let resource_pool = f.pool.and_then(|p| take(p, u));
+    let datastore = take(f.datastore, u);
+    let network = f.network.and_then(|r| take(r, u));
+    let source_vm = take(f.source_vm, u);
+    let template_folder = take(f.template_folder, u);
+    neither_cluster_nor_pool(pipeline, u);
     match (
         datacenter,
         build_folder,
@@ -199,6 +150,171 @@ pub async fn resolve(client: &Client, pipeline: &Pipeline) -> Result<Resolved, R
     }
 }
 
+/// What cloning the source straight into the template folder needs (the
+/// bare clone → template flow): no build folder, no network, and the
+/// cluster itself rather than its root pool (a clone placement takes
+/// either).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloneTarget {
+    pub source_vm: VmId,
+    /// The clone lands here directly: no move afterwards.
+    pub template_folder: FolderId,
+    pub compute: Compute,
+    pub datastore: DatastoreId,
+}
+
+/// Where a clone runs: the clone placement takes a cluster as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Compute {
+    Cluster(ClusterId),
+    Pool(ResourcePoolId),
+}
+
+/// Resolves the objects of [`CloneTarget`], reporting every one missing.
+pub async fn resolve_clone_target(
+    client: &Client,
+    pipeline: &Pipeline,
+) -> Result<CloneTarget, ResolveError> {
+    let f = look_up(client, pipeline, Wanted::Clone).await;
+    let mut unresolved = Vec::new();
+    let u = &mut unresolved;
+    take(f.datacenter, u);
+    let template_folder = take(f.template_folder, u);
+    let datastore = take(f.datastore, u);
+    let source_vm = take(f.source_vm, u);
+    let cluster = f.cluster.and_then(|c| take(c, u));
+    let resource_pool = f.pool.and_then(|p| take(p, u));
+    neither_cluster_nor_pool(pipeline, u);
+    let compute = match (resource_pool, cluster) {
+        (Some(pool), _) => Some(Compute::Pool(pool)),
+        (None, Some(cluster)) => Some(Compute::Cluster(cluster)),
+        (None, None) => None,
+    };
+    match (template_folder, datastore, source_vm, compute) {
+        (Some(template_folder), Some(datastore), Some(source_vm), Some(compute))
+            if unresolved.is_empty() =>
+        {
+            Ok(CloneTarget {
+                source_vm,
+                template_folder,
+                compute,
+                datastore,
+            })
+        }
+        _ => Err(ResolveError { unresolved }),
+    }
+}
+
+/// Which objects to look up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    /// Everything a build needs.
+    Build,
+    /// What a clone into the template folder needs.
+    Clone,
+}
+
+/// Each look-up's answer; `None` for what was not wanted.
+struct Found {
+    datacenter: Result<DatacenterId, Unresolved>,
+    build_folder: Option<Result<FolderId, Unresolved>>,
+    template_folder: Result<FolderId, Unresolved>,
+    cluster: Option<Result<ClusterId, Unresolved>>,
+    pool: Option<Result<ResourcePoolId, Unresolved>>,
+    datastore: Result<DatastoreId, Unresolved>,
+    network: Option<Result<NetworkId, Unresolved>>,
+    source_vm: Result<VmId, Unresolved>,
+}
+
+async fn look_up(client: &Client, pipeline: &Pipeline, wanted: Wanted) -> Found {
+    let pl = &pipeline.placement;
+    let build = wanted == Wanted::Build;
+    // One finder for every look-up: the paths share their datacenter and
+    // root folders, each looked up once.
+    let finder = client.finder();
+    let dc = finder.datacenter(&pl.datacenter).await;
+    let scope = Scope {
+        client,
+        finder: &finder,
+        datacenter_name: &pl.datacenter,
+        datacenter: dc.as_ref().ok(),
+    };
+    let compute = async {
+        match (&pl.cluster, &pl.resource_pool) {
+            (_, Some(pool)) => (
+                None,
+                Some(scope.resource_pool("placement.resource_pool", pool).await),
+            ),
+            (Some(cluster), None) => {
+                let c = scope.cluster("placement.cluster", cluster).await;
+                let pool = match &c {
+                    Ok(id) if build => {
+                        Some(scope.root_pool("placement.cluster", cluster, id).await)
+                    }
+                    _ => None,
+                };
+                (Some(c), pool)
+            }
+            (None, None) => (None, None),
+        }
+    };
+    let build_folder = async {
+        match build {
+            true => Some(scope.folder("placement.folder", &pl.folder).await),
+            false => None,
+        }
+    };
+    let network = async {
+        match build {
+            true => Some(scope.network("placement.network", &pl.network).await),
+            false => None,
+        }
+    };
+    let (build_folder, template_folder, datastore, network, source_vm, (cluster, pool)) = futures_util::join!(
+        build_folder,
+        scope.folder("template.folder", &pipeline.template.folder),
+        scope.datastore("placement.datastore", &pl.datastore),
+        network,
+        scope.vm("source.vm", &pipeline.source.vm),
+        compute,
+    );
+    Found {
+        datacenter: dc.map_err(|error| Unresolved {
+            field: "placement.datacenter",
+            kind: "datacenter",
+            name: pl.datacenter.clone(),
+            error,
+        }),
+        build_folder,
+        template_folder,
+        cluster,
+        pool,
+        datastore,
+        network,
+        source_vm,
+    }
+}
+
+fn neither_cluster_nor_pool(pipeline: &Pipeline, out: &mut Vec<Unresolved>) {
+    let pl = &pipeline.placement;
+    if pl.cluster.is_none() && pl.resource_pool.is_none() {
+        out.push(Unresolved {
+            field: "placement.cluster",
+            kind: "cluster or resource pool",
+            name: String::new(),
+            error: VsphereError::NotFound {
+                kind: "cluster or resource pool",
+                name: "(placement names neither)".into(),
+            },
+        });
+    }
+}
+
+/// The ids of listed objects.
+fn ids<T, Id>(listed: Vec<T>, id: impl Fn(T) -> Id) -> Vec<Id> {
+    listed.into_iter().map(id).collect()
+}
+
 fn take<T>(r: Result<T, Unresolved>, out: &mut Vec<Unresolved>) -> Option<T> {
     match r {
         Ok(v) => Some(v),
@@ -212,6 +328,7 @@ fn take<T>(r: Result<T, Unresolved>, out: &mut Vec<Unresolved>) -> Option<T> {
 /// Look-ups inside the pipeline's datacenter.
 struct Scope<'a> {
     client: &'a Client,
+    finder: &'a Finder<'a>,
     datacenter_name: &'a str,
     /// `None` when the datacenter itself was not found: names are then
     /// looked up everywhere, so their own problems are still reported.
@@ -299,96 +416,37 @@ impl Scope<'_> {
 
     async fn folder(&self, field: &'static str, name: &str) -> Result<FolderId, Unresolved> {
         let f = self.filter(name).folder_type(FolderType::VirtualMachine);
-        self.lookup(
-            field,
-            "VM folder",
-            name,
-            self.client.find_folder(name),
-            async {
-                Ok(self
-                    .client
-                    .list_folders(&f)
-                    .await?
-                    .into_iter()
-                    .map(|x| x.folder)
-                    .collect())
-            },
-        )
-        .await
+        let listed = async { Ok(ids(self.client.list_folders(&f).await?, |x| x.folder)) };
+        let by_path = self.finder.folder(name);
+        self.lookup(field, "VM folder", name, by_path, listed).await
     }
 
     async fn datastore(&self, field: &'static str, name: &str) -> Result<DatastoreId, Unresolved> {
         let f = self.filter(name);
-        self.lookup(
-            field,
-            "datastore",
-            name,
-            self.client.find_datastore(name),
-            async {
-                Ok(self
-                    .client
-                    .list_datastores(&f)
-                    .await?
-                    .into_iter()
-                    .map(|x| x.datastore)
-                    .collect())
-            },
-        )
-        .await
+        let listed = async { Ok(ids(self.client.list_datastores(&f).await?, |x| x.datastore)) };
+        let by_path = self.finder.datastore(name);
+        self.lookup(field, "datastore", name, by_path, listed).await
     }
 
     async fn network(&self, field: &'static str, name: &str) -> Result<NetworkId, Unresolved> {
         let f = self.filter(name);
-        self.lookup(
-            field,
-            "network",
-            name,
-            self.client.find_network(name),
-            async {
-                Ok(self
-                    .client
-                    .list_networks(&f)
-                    .await?
-                    .into_iter()
-                    .map(|x| x.network)
-                    .collect())
-            },
-        )
-        .await
+        let listed = async { Ok(ids(self.client.list_networks(&f).await?, |x| x.network)) };
+        let by_path = self.finder.network(name);
+        self.lookup(field, "network", name, by_path, listed).await
     }
 
     async fn vm(&self, field: &'static str, name: &str) -> Result<VmId, Unresolved> {
         let f = self.filter(name);
-        self.lookup(field, "VM", name, self.client.find_vm(name), async {
-            Ok(self
-                .client
-                .list_vms(&f)
-                .await?
-                .into_iter()
-                .map(|x| x.vm)
-                .collect())
-        })
-        .await
+        let listed = async { Ok(ids(self.client.list_vms(&f).await?, |x| x.vm)) };
+        self.lookup(field, "VM", name, self.finder.vm(name), listed)
+            .await
     }
 
     async fn cluster(&self, field: &'static str, name: &str) -> Result<ClusterId, Unresolved> {
         let f = self.filter(name);
-        self.lookup(
-            field,
-            "cluster",
-            name,
-            self.client.find_cluster(name),
-            async {
-                Ok(self
-                    .client
-                    .list_clusters(&f)
-                    .await?
-                    .into_iter()
-                    .map(|x| x.cluster)
-                    .collect())
-            },
-        )
-        .await
+        let listed = async { Ok(ids(self.client.list_clusters(&f).await?, |x| x.cluster)) };
+        let by_path = self.finder.cluster(name);
+        self.lookup(field, "cluster", name, by_path, listed).await
     }
 
     async fn resource_pool(
@@ -397,22 +455,13 @@ impl Scope<'_> {
         name: &str,
     ) -> Result<ResourcePoolId, Unresolved> {
         let f = self.filter(name);
-        self.lookup(
-            field,
-            "resource pool",
-            name,
-            self.client.find_resource_pool(name),
-            async {
-                Ok(self
-                    .client
-                    .list_resource_pools(&f)
-                    .await?
-                    .into_iter()
-                    .map(|x| x.resource_pool)
-                    .collect())
-            },
-        )
-        .await
+        let listed = async {
+            let pools = self.client.list_resource_pools(&f).await?;
+            Ok(ids(pools, |x| x.resource_pool))
+        };
+        let by_path = self.finder.resource_pool(name);
+        self.lookup(field, "resource pool", name, by_path, listed)
+            .await
     }
 
     /// A cluster's root resource pool (vCenter names it `Resources`).

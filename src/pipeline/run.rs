@@ -259,8 +259,8 @@ pub async fn build(
     Ok(build_counted(req, reporter, interrupt).await?.0)
 }
 
-/// Requests the embedded simulator answered, `"METHOD route"` → count.
-pub type RouteCounts = std::collections::BTreeMap<String, u64>;
+use super::counts::StageCounter;
+pub use super::counts::{RequestCounts, RouteCounts, StageRequests};
 
 /// [`build`], also returning the embedded simulator's request counts (for
 /// `gild bench build`); `None` against a real vCenter.
@@ -268,7 +268,7 @@ pub async fn build_counted(
     req: &BuildRequest,
     reporter: Arc<dyn Reporter>,
     interrupt: &Interrupt,
-) -> Result<(Vec<BuildOutcome>, Option<RouteCounts>), RunError> {
+) -> Result<(Vec<BuildOutcome>, Option<RequestCounts>), RunError> {
     check_stage_names(&req.only)?;
     check_stage_names(&req.skip)?;
     let simulated = req.simulator.is_some();
@@ -282,6 +282,7 @@ pub async fn build_counted(
         loaded.push(l);
     }
     let mut sim: Option<Simulator> = None;
+    let mut simulator_start = std::time::Duration::ZERO;
     let mut prepared = Vec::new();
     let mut sim_credentials: Option<(String, Secret, String, Secret)> = None;
     for l in &loaded {
@@ -367,6 +368,7 @@ pub async fn build_counted(
                 .map(|l| simulate::inventory_for(l.pipeline()))
                 .collect(),
         );
+        let starting = std::time::Instant::now();
         let started = simulator::start(SimulatorConfig {
             inventory,
             faults: opts.faults.clone(),
@@ -379,6 +381,7 @@ pub async fn build_counted(
         })
         .await
         .map_err(RunError::Simulator)?;
+        simulator_start = starting.elapsed();
         let instant = opts.timing == Timing::instant();
         for p in &mut prepared {
             p.client_config.url = started.base_url().clone();
@@ -400,10 +403,24 @@ pub async fn build_counted(
         p.client_key.0 = p.job.vcenter_url.clone();
     }
 
+    let counter = match &sim {
+        Some(sim) if prepared.len() == 1 => {
+            Some(Arc::new(StageCounter::new(reporter.clone(), sim.admin())))
+        }
+        _ => None,
+    };
+    let reporter = match &counter {
+        Some(c) => c.clone() as Arc<dyn Reporter>,
+        None => reporter,
+    };
     let outcomes = run_all(prepared, req.parallel.max(1), reporter, interrupt).await;
     let mut counts = None;
     if let Some(sim) = sim {
-        counts = Some(sim.admin().route_counts());
+        counts = Some(RequestCounts {
+            total: sim.admin().route_counts(),
+            stages: counter.map(|c| c.stages()).unwrap_or_default(),
+            simulator_start,
+        });
         sim.shutdown().await;
     }
     Ok((outcomes, counts))

@@ -133,6 +133,19 @@ pub fn inventory_for(p: &Pipeline) -> Inventory {
     }
 }
 
+/// VMs the generated inventory puts in the pipeline's template folder
+/// (the base VM when it lives there), before any build.
+pub fn seeded_template_folder_vms(p: &Pipeline) -> usize {
+    let dc = p.placement.datacenter.trim_matches('/');
+    let folder = below("vm", dc, &p.template.folder);
+    inventory_for(p)
+        .datacenters
+        .iter()
+        .flat_map(|d| &d.vms)
+        .filter(|v| v.folder == folder)
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,11 @@
 //! disaster. Before starting, the client notes the pids already running;
 //! after a lost answer it lists the processes again and takes a new one
 //! with the same command line as the one it started, retrying only when
-//! there is none.
+//! there is none. A caller whose command line is unique to the call (it
+//! names a fresh result file, say) starts it with
+//! [`Commandline::Unique`]: any process with that command line is then the
+//! one this call started, so the list before the start (one request per
+//! process) is not needed.
 
 use super::error::VsphereError;
 use super::ops::{self, Operation};
@@ -156,18 +160,35 @@ impl Client {
         creds: &GuestCredentials,
         spec: &ProcessSpec,
     ) -> Result<GuestPid, VsphereError> {
+        self.start_process_as(vm, creds, spec, Commandline::Shared)
+            .await
+    }
+
+    /// [`Client::start_process`], told whether `spec`'s command line is
+    /// unique to this call.
+    pub async fn start_process_as(
+        &self,
+        vm: &VmId,
+        creds: &GuestCredentials,
+        spec: &ProcessSpec,
+        commandline: Commandline,
+    ) -> Result<GuestPid, VsphereError> {
         let what = format!("start {} in {vm}", spec.path);
         let params = [("vm", vm.as_str())];
         // The list is what tells a process this call started from an
         // older one with the same command line; without it a recovery
         // could take that older process's exit code for this one's, so a
-        // failure here (after the transport's retries) ends the call.
-        let before: Vec<GuestPid> = self
-            .list_processes(vm, creds)
-            .await?
-            .into_iter()
-            .map(|p| p.pid)
-            .collect();
+        // failure here (after the transport's retries) ends the call. A
+        // unique command line has no older twin to tell apart.
+        let before: Vec<GuestPid> = match commandline {
+            Commandline::Unique => Vec::new(),
+            Commandline::Shared => self
+                .list_processes(vm, creds)
+                .await?
+                .into_iter()
+                .map(|p| p.pid)
+                .collect(),
+        };
         let extra = SpecParam { spec };
         self.recover_then_retry(
             &what,
@@ -203,7 +224,21 @@ impl Client {
         spec: &ProcessSpec,
         deadline: Duration,
     ) -> Result<ProcessExit, VsphereError> {
-        let pid = self.start_process(vm, creds, spec).await?;
+        self.run_program_as(vm, creds, spec, deadline, Commandline::Shared)
+            .await
+    }
+
+    /// [`Client::run_program`], told whether `spec`'s command line is
+    /// unique to this call (see [`Commandline`]).
+    pub async fn run_program_as(
+        &self,
+        vm: &VmId,
+        creds: &GuestCredentials,
+        spec: &ProcessSpec,
+        deadline: Duration,
+        commandline: Commandline,
+    ) -> Result<ProcessExit, VsphereError> {
+        let pid = self.start_process_as(vm, creds, spec, commandline).await?;
         let what = format!("run {} in {vm} (pid {pid})", spec.path);
         let waited = self
             .poll_until(&what, deadline, || async {
@@ -223,6 +258,19 @@ impl Client {
         }
         waited
     }
+}
+
+/// Whether a process's command line can only be this call's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commandline {
+    /// An earlier call may have started the same command line (a user
+    /// script run again on resume): the pids running before the start
+    /// are listed first, so a recovery never takes one of them.
+    Shared,
+    /// The command line names something fresh (a result file no earlier
+    /// call used), so after a lost answer the process with that command
+    /// line is this call's; nothing is listed before the start.
+    Unique,
 }
 
 /// Whether a listed process is the one `spec` starts. vCenter reports the

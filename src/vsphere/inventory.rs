@@ -17,7 +17,9 @@ use super::transport::Call;
 use super::wire::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt::Display;
+use std::sync::Arc;
 
 /// The repeated query filters of vCenter's list operations
 /// (`names=a&names=b&folders=group-v3`).
@@ -203,6 +205,19 @@ fn unique<T, I: Display>(
     }
 }
 
+/// `Client::find_*`: one look-up with a finder of its own (nothing shared
+/// with other calls).
+macro_rules! one_finder_per_call {
+    ($($(#[$doc:meta])* $name:ident => $method:ident -> $id:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub async fn $name(&self, name_or_path: &str) -> Result<$id, VsphereError> {
+                self.finder().$method(name_or_path).await
+            }
+        )*
+    };
+}
+
 impl Client {
     async fn list<T: DeserializeOwned>(
         &self,
@@ -251,61 +266,133 @@ impl Client {
         self.list(&ops::NETWORK_LIST, f, "networks").await
     }
 
+    one_finder_per_call! {
+        /// A VM by name (unique across the inventory) or by inventory path.
+        /// Templates are not found this way (`/api` does not list them).
+        find_vm => vm -> VmId;
+        find_datastore => datastore -> DatastoreId;
+        find_network => network -> NetworkId;
+        find_cluster => cluster -> ClusterId;
+        find_datacenter => datacenter -> DatacenterId;
+        /// A folder by name (any type) or by path (`/dc1/vm/builds`).
+        find_folder => folder -> FolderId;
+        /// A resource pool by name or by path (`/dc1/host/cluster1/Resources/pool`).
+        find_resource_pool => resource_pool -> ResourcePoolId;
+    }
+
+    /// A [`Finder`] for several look-ups in a row (a pipeline's inventory).
+    pub fn finder(&self) -> Finder<'_> {
+        Finder {
+            client: self,
+            datacenters: Memo::default(),
+            roots: Memo::default(),
+        }
+    }
+}
+
+/// Answers kept by key; concurrent askers of one key wait for the first
+/// answer instead of asking vCenter again. Failures are not kept.
+type Memo<T> = std::sync::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<T>>>>;
+
+async fn remembered<T, F, Fut>(memo: &Memo<T>, key: String, ask: F) -> Result<T, VsphereError>
+where
+    T: Clone,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, VsphereError>>,
+{
+    let cell = {
+        let mut map = memo.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(key).or_default().clone()
+    };
+    cell.get_or_try_init(ask).await.cloned()
+}
+
+/// By-name and by-path finds that share what they learn on the way: a
+/// pipeline names five or six objects by paths through the same
+/// datacenter and root folder, and each path would otherwise look both up
+/// again (two requests per path). The ids of a datacenter and of its root
+/// folders never change while it exists, so keeping them for one
+/// pipeline's look-ups is safe; a finder is not meant to live longer.
+pub struct Finder<'a> {
+    client: &'a Client,
+    /// Datacenter path (`/dc1`, `/emea/dc2`) → id.
+    datacenters: Memo<DatacenterId>,
+    /// `datacenter-1/vm` → that root folder's id.
+    roots: Memo<FolderId>,
+}
+
+impl Finder<'_> {
     /// A VM by name (unique across the inventory) or by inventory path.
     /// Templates are not found this way (`/api` does not list them).
-    pub async fn find_vm(&self, name_or_path: &str) -> Result<VmId, VsphereError> {
-        let (f, shown) = self
-            .scope(name_or_path, RootFolder::Vm, |f, name| f.name(name))
-            .await?;
-        Ok(unique("VM", &shown, self.list_vms(&f).await?, |v| v.vm.clone())?.vm)
+    pub async fn vm(&self, name_or_path: &str) -> Result<VmId, VsphereError> {
+        let list = |f| async move { self.client.list_vms(&f).await };
+        let one = self.one("VM", name_or_path, RootFolder::Vm, list, |v| v.vm.clone());
+        Ok(one.await?.vm)
     }
 
-    pub async fn find_datastore(&self, name_or_path: &str) -> Result<DatastoreId, VsphereError> {
-        let (f, shown) = self
-            .scope(name_or_path, RootFolder::Datastore, |f, name| f.name(name))
-            .await?;
-        Ok(
-            unique("datastore", &shown, self.list_datastores(&f).await?, |d| {
-                d.datastore.clone()
-            })?
-            .datastore,
-        )
+    pub async fn datastore(&self, name_or_path: &str) -> Result<DatastoreId, VsphereError> {
+        let list = |f| async move { self.client.list_datastores(&f).await };
+        let root = RootFolder::Datastore;
+        let one = self.one("datastore", name_or_path, root, list, |d| {
+            d.datastore.clone()
+        });
+        Ok(one.await?.datastore)
     }
 
-    pub async fn find_network(&self, name_or_path: &str) -> Result<NetworkId, VsphereError> {
-        let (f, shown) = self
-            .scope(name_or_path, RootFolder::Network, |f, name| f.name(name))
-            .await?;
-        Ok(
-            unique("network", &shown, self.list_networks(&f).await?, |n| {
-                n.network.clone()
-            })?
-            .network,
-        )
+    pub async fn network(&self, name_or_path: &str) -> Result<NetworkId, VsphereError> {
+        let list = |f| async move { self.client.list_networks(&f).await };
+        let root = RootFolder::Network;
+        let one = self.one("network", name_or_path, root, list, |n| n.network.clone());
+        Ok(one.await?.network)
     }
 
-    pub async fn find_cluster(&self, name_or_path: &str) -> Result<ClusterId, VsphereError> {
-        let (f, shown) = self
-            .scope(name_or_path, RootFolder::Host, |f, name| f.name(name))
-            .await?;
-        Ok(
-            unique("cluster", &shown, self.list_clusters(&f).await?, |c| {
-                c.cluster.clone()
-            })?
-            .cluster,
-        )
+    pub async fn cluster(&self, name_or_path: &str) -> Result<ClusterId, VsphereError> {
+        let list = |f| async move { self.client.list_clusters(&f).await };
+        let root = RootFolder::Host;
+        let one = self.one("cluster", name_or_path, root, list, |c| c.cluster.clone());
+        Ok(one.await?.cluster)
     }
 
-    pub async fn find_datacenter(&self, name: &str) -> Result<DatacenterId, VsphereError> {
-        let found = self.list_datacenters(&ListFilter::new().name(name)).await?;
-        Ok(unique("datacenter", name, found, |d| d.datacenter.clone())?.datacenter)
+    /// The one object `list` finds by the name, in the folder a path leads
+    /// to when `name_or_path` is a path below `root`.
+    async fn one<T, I, F, Fut>(
+        &self,
+        kind: &'static str,
+        name_or_path: &str,
+        root: RootFolder,
+        list: F,
+        id: impl Fn(&T) -> I,
+    ) -> Result<T, VsphereError>
+    where
+        I: Display,
+        F: FnOnce(ListFilter) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, VsphereError>>,
+    {
+        let (f, shown) = self
+            .scope(name_or_path, root, |f, name| f.name(name))
+            .await?;
+        unique(kind, &shown, list(f).await?, id)
+    }
+
+    /// A datacenter by name. The same look-up as the datacenter of a path
+    /// with no folders above it (`/dc1/...`), so they share the answer.
+    pub async fn datacenter(&self, name: &str) -> Result<DatacenterId, VsphereError> {
+        remembered(&self.datacenters, format!("/{name}"), || async {
+            let found = self
+                .client
+                .list_datacenters(&ListFilter::new().name(name))
+                .await?;
+            Ok(unique("datacenter", name, found, |d| d.datacenter.clone())?.datacenter)
+        })
+        .await
     }
 
     /// A folder by name (any type) or by path (`/dc1/vm/builds`; `/dc1/vm`
     /// is the datacenter's VM root folder).
-    pub async fn find_folder(&self, name_or_path: &str) -> Result<FolderId, VsphereError> {
+    pub async fn folder(&self, name_or_path: &str) -> Result<FolderId, VsphereError> {
         if !name_or_path.starts_with('/') {
             let found = self
+                .client
                 .list_folders(&ListFilter::new().name(name_or_path))
                 .await?;
             return Ok(unique("folder", name_or_path, found, |f| f.folder.clone())?.folder);
@@ -317,12 +404,10 @@ impl Client {
 
     /// A resource pool by name or by path
     /// (`/dc1/host/cluster1/Resources/pool`).
-    pub async fn find_resource_pool(
-        &self,
-        name_or_path: &str,
-    ) -> Result<ResourcePoolId, VsphereError> {
+    pub async fn resource_pool(&self, name_or_path: &str) -> Result<ResourcePoolId, VsphereError> {
         if !name_or_path.starts_with('/') {
             let found = self
+                .client
                 .list_resource_pools(&ListFilter::new().name(name_or_path))
                 .await?;
             return Ok(unique("resource pool", name_or_path, found, |p| {
@@ -350,6 +435,7 @@ impl Client {
         let folder = self.walk_folders(&path, root, split - 1).await?;
         let cluster_name = &path.rest[split - 1];
         let clusters = self
+            .client
             .list_clusters(&ListFilter::new().folder(&folder).name(cluster_name))
             .await?;
         let cluster = unique("cluster", &path.prefix(split), clusters, |c| {
@@ -357,6 +443,7 @@ impl Client {
         })?
         .cluster;
         let pools = self
+            .client
             .list_resource_pools(&ListFilter::new().cluster(&cluster).name("Resources"))
             .await?;
         let mut pool = unique("resource pool", &path.prefix(split + 1), pools, |p| {
@@ -367,7 +454,7 @@ impl Client {
             let f = ListFilter::new()
                 .parent_resource_pool(&pool)
                 .name(&path.rest[n]);
-            let found = self.list_resource_pools(&f).await?;
+            let found = self.client.list_resource_pools(&f).await?;
             pool = unique("resource pool", &path.prefix(n + 1), found, |p| {
                 p.resource_pool.clone()
             })?
@@ -408,11 +495,25 @@ impl Client {
         ))
     }
 
-    /// The datacenter of `path` and its root folder for `path.root`.
+    /// The datacenter of `path` and its root folder for `path.root`, each
+    /// looked up once per finder.
     async fn datacenter_root(
         &self,
         path: &InventoryPath,
     ) -> Result<(DatacenterId, FolderId), VsphereError> {
+        let dc = if path.datacenter_folders.is_empty() {
+            self.datacenter(&path.datacenter).await?
+        } else {
+            let key = format!("/{}/{}", path.datacenter_folders.join("/"), path.datacenter);
+            remembered(&self.datacenters, key, || self.nested_datacenter(path)).await?
+        };
+        let key = format!("{dc}/{}", path.root.name());
+        let root = remembered(&self.roots, key, || self.root_folder(path, &dc)).await?;
+        Ok((dc, root))
+    }
+
+    /// A datacenter below datacenter folders (`/emea/dc2`).
+    async fn nested_datacenter(&self, path: &InventoryPath) -> Result<DatacenterId, VsphereError> {
         let mut parent: Option<FolderId> = None;
         let mut shown = String::new();
         for name in &path.datacenter_folders {
@@ -424,7 +525,7 @@ impl Client {
                 f = f.parent_folder(p);
             }
             parent = Some(
-                unique("folder", &shown, self.list_folders(&f).await?, |x| {
+                unique("folder", &shown, self.client.list_folders(&f).await?, |x| {
                     x.folder.clone()
                 })?
                 .folder,
@@ -435,19 +536,27 @@ impl Client {
             f = f.folder(p);
         }
         let dc_shown = format!("{shown}/{}", path.datacenter);
-        let dc = unique(
+        Ok(unique(
             "datacenter",
             &dc_shown,
-            self.list_datacenters(&f).await?,
+            self.client.list_datacenters(&f).await?,
             |d| d.datacenter.clone(),
         )?
-        .datacenter;
+        .datacenter)
+    }
+
+    /// The datacenter's hidden root folder for `path.root` (`vm`, `host`, ...).
+    async fn root_folder(
+        &self,
+        path: &InventoryPath,
+        dc: &DatacenterId,
+    ) -> Result<FolderId, VsphereError> {
         let ftype = path.root.folder_type();
         let f = ListFilter::new()
-            .datacenter(&dc)
+            .datacenter(dc)
             .folder_type(ftype)
             .name(path.root.name());
-        let mut roots = self.list_folders(&f).await?;
+        let mut roots = self.client.list_folders(&f).await?;
         if roots.len() > 1 {
             // A sub-folder may share the root's name (`/dc1/vm/vm`); the root
             // is the candidate that is nobody else's child.
@@ -457,12 +566,17 @@ impl Client {
                     .parent_folder(&r.folder)
                     .folder_type(ftype)
                     .name(path.root.name());
-                children.extend(self.list_folders(&f).await?.into_iter().map(|c| c.folder));
+                children.extend(
+                    self.client
+                        .list_folders(&f)
+                        .await?
+                        .into_iter()
+                        .map(|c| c.folder),
+                );
             }
             roots.retain(|r| !children.contains(&r.folder));
         }
-        let root = unique("folder", &path.prefix(0), roots, |r| r.folder.clone())?.folder;
-        Ok((dc, root))
+        Ok(unique("folder", &path.prefix(0), roots, |r| r.folder.clone())?.folder)
     }
 
     /// Follows `path.rest[..depth]` as folders below `root`.
@@ -481,7 +595,7 @@ impl Client {
             cur = unique(
                 "folder",
                 &path.prefix(n + 1),
-                self.list_folders(&f).await?,
+                self.client.list_folders(&f).await?,
                 |x| x.folder.clone(),
             )?
             .folder;

@@ -30,6 +30,7 @@ mod pipeline_cli;
 mod pipeline_faults;
 mod pipeline_load;
 mod pipeline_online;
+mod pipeline_requests;
 mod pipeline_resolve;
 mod pipeline_shipped;
 mod pipeline_validate;

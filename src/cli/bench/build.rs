@@ -1,20 +1,22 @@
 //! `gild bench build`: a whole build on the embedded simulator, measured
 //! three ways.
 //!
-//! - Requests: every call the build made, by route, from the simulator's
-//!   own request log (instant timing, so polling counts are the fewest a
-//!   build can need).
+//! - Requests: every call the build made, by stage and by route, from the
+//!   simulator's own request log (instant timing, so every wait is over at
+//!   its first poll), next to the minimum the pipeline needs
+//!   ([`crate::pipeline::minimum`]); target ≤ 1.3× that minimum.
 //! - Overhead: the same build with the simulator's realistic durations
-//!   (clone 20 s, Tools 25 s, sysprep 60 s, ...) divided by `--scale`.
-//!   gild's share is the CPU time the process spent (gild and the embedded
-//!   simulator together, so an upper bound) over the wall time; the wall
-//!   time of the instant build is reported beside it.
+//!   (clone 20 s, Tools 25 s, sysprep 60 s, ...) and the client's poll
+//!   interval, both divided by `--scale`. gild's share is the wall time
+//!   beyond the modelled critical path ([`crate::pipeline::minimum::modelled_time`]),
+//!   shown per stage so it is clear where it goes.
 //! - Parallel: `--parallel N` copies of the pipeline in one process against
 //!   one build alone: wall-time ratio, and the process's peak RSS (VmHWM,
 //!   simulator included).
 use crate::cli::{BadInputExt, Outcome};
 use crate::pipeline::engine::OnError;
 use crate::pipeline::interrupt::Interrupt;
+use crate::pipeline::minimum::{self, Circumstances};
 use crate::pipeline::progress::{Recorded, Reporter};
 use crate::pipeline::run::{self, BuildRequest, SimulatorOptions};
 use crate::pipeline::state::{BuildStatus, StartMode};
@@ -43,7 +45,7 @@ pub struct BuildBenchArgs {
 struct Run {
     wall: Duration,
     cpu: Option<Duration>,
-    counts: run::RouteCounts,
+    counts: run::RequestCounts,
 }
 
 async fn build(
@@ -77,7 +79,9 @@ async fn build(
     let (outcomes, counts) = run::build_counted(&req, reporter, &Interrupt::new())
         .await
         .bad_input()?;
-    let wall = t0.elapsed();
+    let counts = counts.unwrap_or_default();
+    // Starting the embedded simulator is not part of a build against vCenter.
+    let wall = t0.elapsed().saturating_sub(counts.simulator_start);
     for o in &outcomes {
         if o.status != BuildStatus::Succeeded {
             anyhow::bail!(
@@ -93,7 +97,7 @@ async fn build(
     Ok(Run {
         wall,
         cpu: cpu_time().zip(cpu0).map(|(a, b)| a.saturating_sub(b)),
-        counts: counts.unwrap_or_default(),
+        counts,
     })
 }
 
@@ -106,38 +110,6 @@ fn cpu_time() -> Option<Duration> {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
     Some(Duration::from_millis(ticks * 10))
-}
-
-/// The time the simulator spends modelling vCenter and the guest in a
-/// build that made `counts` requests: each clone, power-on, boot (first
-/// start and each reboot: Tools start then IP), reboot, sysprep, shutdown,
-/// guest process and VI task at its modelled duration. What the wall time
-/// has beyond this is gild's: its own work, the requests, and polling lag.
-fn modelled(t: &Timing, counts: &run::RouteCounts) -> Duration {
-    let n = |route: &str| counts.get(route).copied().unwrap_or(0) as u32;
-    let reboots = n("POST /api/vcenter/vm/{vm}/guest/power?action=reboot");
-    let boots = n("POST /api/vcenter/vm/{vm}/power?action=start") + reboots;
-    let tasks = [
-        "ReconfigVM_Task",
-        "Rename_Task",
-        "MoveIntoFolder_Task",
-        "MarkAsTemplate",
-    ]
-    .iter()
-    .map(|m| {
-        n(&format!(
-            "POST /sdk/vim25/{{release}}/VirtualMachine/{{mo}}/{m}"
-        )) + n(&format!("POST /sdk/vim25/{{release}}/Folder/{{mo}}/{m}"))
-    })
-    .sum::<u32>();
-    t.clone * n("POST /api/vcenter/vm?action=clone")
-        + t.power_on * n("POST /api/vcenter/vm/{vm}/power?action=start")
-        + (t.tools_start + t.ip_assign) * boots
-        + t.guest_reboot * reboots
-        + t.sysprep
-        + t.guest_shutdown
-        + t.process_default * n("POST /api/vcenter/vm/{vm}/guest/processes?action=create")
-        + t.task * tasks
 }
 
 fn scaled(scale: u32) -> Timing {
@@ -173,36 +145,12 @@ pub async fn run(args: BuildBenchArgs) -> anyhow::Result<Outcome> {
         work.path(),
     )
     .await?;
-    let total: u64 = instant.counts.values().sum();
     println!("gild bench build: {}", args.pipeline.display());
-    println!("  requests per build (instant timing): {total}");
-    let mut by_count: Vec<_> = instant.counts.iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    for (route, n) in by_count {
-        println!("    {n:>4}  {route}");
-    }
+    report_requests(&pipeline, &instant.counts)?;
 
-    let realistic = build(
-        vec![pipeline.clone()],
-        scaled(args.scale),
-        poll,
-        1,
-        work.path(),
-    )
-    .await?;
-    let cpu = realistic.cpu.unwrap_or_default();
-    let model = modelled(&scaled(args.scale), &realistic.counts);
-    let over = realistic.wall.saturating_sub(model);
-    println!(
-        "  overhead (realistic timing / {}, poll interval / {0}): wall {:.2} s, modelled vCenter+guest {:.2} s, gild {:.2} s = {:.1}% of the build (target < 2%); CPU {:.2} s; instant build wall {:.0} ms",
-        args.scale,
-        realistic.wall.as_secs_f64(),
-        model.as_secs_f64(),
-        over.as_secs_f64(),
-        100.0 * over.as_secs_f64() / realistic.wall.as_secs_f64(),
-        cpu.as_secs_f64(),
-        instant.wall.as_secs_f64() * 1000.0
-    );
+    let timing = scaled(args.scale);
+    let realistic = build(vec![pipeline.clone()], timing.clone(), poll, 1, work.path()).await?;
+    report_overhead(&args, &timing, &realistic, instant.wall);
 
     // N copies under their own names, built at once.
     let name_line = text
@@ -251,4 +199,102 @@ pub async fn run(args: BuildBenchArgs) -> anyhow::Result<Outcome> {
         super::transfer::peak_rss_mib().unwrap_or(f64::NAN)
     );
     Ok(Outcome::Success)
+}
+
+/// Requests by stage and by route next to the minimum; the verdict.
+fn report_requests(pipeline: &Path, counts: &run::RequestCounts) -> anyhow::Result<()> {
+    let mut notes = Vec::new();
+    let loaded = run::load_pipeline(pipeline, &Vars::empty(), true, &mut notes).bad_input()?;
+    let p = loaded.pipeline();
+    let folder_vms = crate::pipeline::simulate::seeded_template_folder_vms(p) as u64 + 1;
+    let needs = minimum::minimum(p, &Circumstances::observed(&counts.stages, folder_vms));
+    let gild: u64 = counts.total.values().sum();
+    let least: u64 = needs.iter().map(|s| s.total()).sum();
+    let ratio = gild as f64 / least.max(1) as f64;
+    println!(
+        "  requests per build (instant timing): {gild}, minimum {least}: ratio {ratio:.2} (target <= 1.3) {}",
+        verdict(ratio <= 1.3)
+    );
+    println!("    {:<18} {:>5} {:>8}", "stage", "gild", "minimum");
+    let outside = counts.outside_stages();
+    let mut rows = vec![("session".to_string(), run::RequestCounts::sum(&outside))];
+    rows.extend(
+        counts
+            .stages
+            .iter()
+            .map(|s| (s.stage.clone(), run::RequestCounts::sum(&s.counts))),
+    );
+    for (stage, n) in rows {
+        let m: u64 = needs
+            .iter()
+            .filter(|s| s.stage == stage)
+            .map(|s| s.total())
+            .sum();
+        println!("    {stage:<18} {n:>5} {m:>8}");
+    }
+    let least_by_route = minimum::total(&needs);
+    let mut routes: Vec<&String> = counts.total.keys().chain(least_by_route.keys()).collect();
+    routes.sort();
+    routes.dedup();
+    let n = |m: &run::RouteCounts, r: &String| m.get(r).copied().unwrap_or(0);
+    routes.sort_by_key(|r| std::cmp::Reverse(n(&counts.total, r)));
+    println!("    {:>5} {:>8}  route", "gild", "minimum");
+    for r in routes {
+        println!(
+            "    {:>5} {:>8}  {r}",
+            n(&counts.total, r),
+            n(&least_by_route, r)
+        );
+    }
+    Ok(())
+}
+
+/// Wall time against the modelled critical path, in all and per stage.
+fn report_overhead(args: &BuildBenchArgs, timing: &Timing, r: &Run, instant_wall: Duration) {
+    let model = minimum::modelled_time(timing, &r.counts.stages);
+    let modelled: Duration = model.iter().sum();
+    let over = r.wall.saturating_sub(modelled);
+    let share = 100.0 * over.as_secs_f64() / r.wall.as_secs_f64();
+    println!(
+        "  overhead (realistic timing / {}, poll interval / {0}): wall {:.2} s, modelled vCenter+guest {:.2} s, gild {:.2} s = {share:.1}% of the build (target < 2%) {}; CPU {:.2} s; instant build wall {:.0} ms",
+        args.scale,
+        r.wall.as_secs_f64(),
+        modelled.as_secs_f64(),
+        over.as_secs_f64(),
+        verdict(share < 2.0),
+        r.cpu.unwrap_or_default().as_secs_f64(),
+        instant_wall.as_secs_f64() * 1000.0
+    );
+    println!(
+        "    {:<18} {:>8} {:>9} {:>8} {:>9}",
+        "stage", "wall ms", "model ms", "gild ms", "requests"
+    );
+    let mut in_stages = Duration::ZERO;
+    for (s, m) in r.counts.stages.iter().zip(&model) {
+        in_stages += s.wall;
+        println!(
+            "    {:<18} {:>8} {:>9} {:>8} {:>9}",
+            s.stage,
+            s.wall.as_millis(),
+            m.as_millis(),
+            s.wall.as_millis() as i128 - m.as_millis() as i128,
+            run::RequestCounts::sum(&s.counts)
+        );
+    }
+    println!(
+        "    {:<18} {:>8} {:>9} {:>8} {:>9}",
+        "outside stages",
+        r.wall.saturating_sub(in_stages).as_millis(),
+        0,
+        r.wall.saturating_sub(in_stages).as_millis(),
+        run::RequestCounts::sum(&r.counts.outside_stages())
+    );
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "PASS"
+    } else {
+        "MISS"
+    }
 }

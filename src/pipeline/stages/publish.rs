@@ -171,9 +171,14 @@ async fn prune(
     let removed = templates::prune(b.client, &ours, keep, Some(newest), deadline)
         .await
         .map_err(StageError::vsphere("delete old templates"))?;
-    let left = templates::list(b.client, folder, &name)
-        .await
-        .map_err(StageError::vsphere("list the template folder"))?;
+    // Nothing destroyed: the folder is as just listed, no second listing.
+    let left = if removed.is_empty() {
+        ours.clone()
+    } else {
+        templates::list(b.client, folder, &name)
+            .await
+            .map_err(StageError::vsphere("list the template folder"))?
+    };
     let want = ours.len().min(keep);
     b.checks.expect(
         format!("templates of {name} kept"),

@@ -28,8 +28,7 @@ pub async fn run(b: &mut Build<'_>, o: &ToolsOptions) -> Result<String, StageErr
     .max(floor);
     // Inside the stage's deadline, with room left to say why it failed.
     let wait = b.wait_budget();
-    wait_running(b, &vm, wait).await?;
-    let mut version = running_version(b, &vm).await?;
+    let mut version = wait_running(b, &vm, wait).await?;
     let mut upgraded = false;
     if version.is_some_and(|v| v < min) && o.upgrade {
         b.client
@@ -37,8 +36,7 @@ pub async fn run(b: &mut Build<'_>, o: &ToolsOptions) -> Result<String, StageErr
             .await
             .map_err(StageError::vsphere(format!("upgrade VMware Tools in {vm}")))?;
         // The upgrade restarts Tools: wait for it to come back, then re-read.
-        wait_running(b, &vm, wait).await?;
-        version = running_version(b, &vm).await?;
+        version = wait_running(b, &vm, wait).await?;
         upgraded = true;
     }
     let shown = version.map_or("unknown".to_string(), |v| v.to_string());
@@ -58,32 +56,34 @@ pub async fn run(b: &mut Build<'_>, o: &ToolsOptions) -> Result<String, StageErr
     ))
 }
 
+/// Waits for Tools and guest operations and returns the running Tools
+/// version from the wait's last read (no second read of the same state).
 async fn wait_running(
     b: &mut Build<'_>,
     vm: &crate::vsphere::wire::VmId,
     wait: Duration,
-) -> Result<(), StageError> {
-    let waited = b.client.wait_for_guest_operations(vm, wait).await;
-    let state = b.client.tools(vm).await.map(|t| t.run_state);
-    let observed = match &state {
-        Ok(ToolsRunState::Running) => "RUNNING",
-        Ok(ToolsRunState::ExecutingScripts) => "EXECUTING_SCRIPTS",
-        Ok(ToolsRunState::NotRunning) => "NOT_RUNNING",
-        Err(_) => "unreadable",
-    };
-    match waited {
-        Ok(()) => b.checks.expect(
-            "VMware Tools running, guest operations ready",
-            "RUNNING",
-            observed,
-            true,
-        ),
-        Err(VsphereError::Deadline { after, .. }) => b.checks.expect(
-            "VMware Tools running, guest operations ready",
-            format!("RUNNING within {}", humantime::format_duration(after)),
-            observed,
-            false,
-        ),
+) -> Result<Option<ToolsVersion>, StageError> {
+    const WHAT: &str = "VMware Tools running, guest operations ready";
+    match b.client.wait_for_tools(vm, wait).await {
+        Ok(tools) => {
+            b.checks
+                .expect(WHAT, "RUNNING", state_name(tools.run_state), true)?;
+            Ok(tools.version_number.map(ToolsVersion::from_number))
+        }
+        Err(VsphereError::Deadline { after, .. }) => {
+            let observed = match b.client.tools(vm).await {
+                Ok(t) => state_name(t.run_state),
+                Err(_) => "unreadable",
+            };
+            b.checks
+                .expect(
+                    WHAT,
+                    format!("RUNNING within {}", humantime::format_duration(after)),
+                    observed,
+                    false,
+                )
+                .map(|_| None)
+        }
         Err(source) => Err(StageError::Vsphere {
             what: format!("wait for VMware Tools in {vm}"),
             source,
@@ -91,14 +91,10 @@ async fn wait_running(
     }
 }
 
-async fn running_version(
-    b: &Build<'_>,
-    vm: &crate::vsphere::wire::VmId,
-) -> Result<Option<ToolsVersion>, StageError> {
-    let tools = b
-        .client
-        .tools(vm)
-        .await
-        .map_err(StageError::vsphere(format!("read VMware Tools of {vm}")))?;
-    Ok(tools.version_number.map(ToolsVersion::from_number))
+fn state_name(state: ToolsRunState) -> &'static str {
+    match state {
+        ToolsRunState::Running => "RUNNING",
+        ToolsRunState::ExecutingScripts => "EXECUTING_SCRIPTS",
+        ToolsRunState::NotRunning => "NOT_RUNNING",
+    }
 }
