@@ -89,14 +89,25 @@ impl RuleFact {
             || self.name.eq_ignore_ascii_case(name)
     }
 
-    fn port(&self) -> String {
+    pub(super) fn port(&self) -> String {
         match &self.local_port {
             serde_json::Value::String(s) => s.clone(),
             v => v.to_string(),
         }
     }
 
-    fn enabled(&self) -> bool {
+    /// `Inbound UDP 4789 enabled=true`: how a check shows the rule it read.
+    pub(super) fn describe(&self) -> String {
+        format!(
+            "{} {} {} enabled={}",
+            self.direction,
+            self.protocol,
+            self.port(),
+            self.enabled()
+        )
+    }
+
+    pub(super) fn enabled(&self) -> bool {
         matches!(&self.enabled, serde_json::Value::Bool(true))
             || self
                 .enabled
@@ -137,7 +148,7 @@ impl GuestFacts {
             .map_or("absent".into(), |f| f.state.clone())
     }
 
-    fn rule(&self, name: &str) -> Option<&RuleFact> {
+    pub(super) fn rule(&self, name: &str) -> Option<&RuleFact> {
         self.firewall_rules.iter().find(|r| r.is(name))
     }
 }
@@ -163,7 +174,7 @@ pub(crate) async fn collect_facts(b: &mut Build<'_>, vm: &VmId) -> Result<GuestF
 }
 
 /// Uploads the scripts if needed and runs one, with the stage's budget.
-async fn run(
+pub(super) async fn run(
     b: &mut Build<'_>,
     vm: &VmId,
     script: &str,
@@ -275,15 +286,7 @@ pub async fn openssh(b: &mut Build<'_>, o: &OpensshOptions) -> Result<String, St
     b.checks.expect(
         "firewall open on TCP 22",
         "inbound TCP 22 enabled",
-        rule.map_or("no rule".into(), |r| {
-            format!(
-                "{} {} {} enabled={}",
-                r.direction,
-                r.protocol,
-                r.port(),
-                r.enabled()
-            )
-        }),
+        rule.map_or("no rule".into(), |r| r.describe()),
         rule.is_some_and(|r| r.port() == "22" && r.enabled()),
     )?;
     let keys_fact = &facts.authorized_keys;
@@ -412,15 +415,7 @@ pub async fn firewall(b: &mut Build<'_>, o: &FirewallOptions) -> Result<String, 
         b.checks.expect(
             format!("firewall rule {name}"),
             format!("inbound {proto} {port} enabled"),
-            rule.map_or("no rule".into(), |r| {
-                format!(
-                    "{} {} {} enabled={}",
-                    r.direction,
-                    r.protocol,
-                    r.port(),
-                    r.enabled()
-                )
-            }),
+            rule.map_or("no rule".into(), |r| r.describe()),
             rule.is_some_and(|r| {
                 r.protocol.eq_ignore_ascii_case(proto)
                     && r.port() == *port
