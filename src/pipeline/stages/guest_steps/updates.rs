@@ -1,0 +1,83 @@
+//! windows_update: install, reboot, repeat until nothing is left, bounded;
+//! the OS build and revision checked against the target.
+
+use super::{collect_facts, reboot_and_wait, run, Build};
+use crate::pipeline::config::WindowsUpdateOptions;
+use crate::pipeline::error::StageError;
+
+pub async fn windows_update(
+    b: &mut Build<'_>,
+    o: &WindowsUpdateOptions,
+) -> Result<String, StageError> {
+    let vm = b.require_vm()?;
+    let rounds = o.max_rounds.unwrap_or(5).max(1);
+    let mut installed_total = Vec::new();
+    let mut round = 0;
+    loop {
+        round += 1;
+        let result = run(b, &vm, "windows-update.ps1", &[]).await?;
+        let installed: Vec<String> = result
+            .details
+            .get("installed")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| {
+                        k.as_str()
+                            .map(String::from)
+                            .or_else(|| k.get("kb").and_then(|x| x.as_str()).map(String::from))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let reboot = result
+            .details
+            .get("reboot_required")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        installed_total.extend(installed.iter().cloned());
+        if reboot {
+            reboot_and_wait(b, &vm).await?;
+        }
+        if installed.is_empty() && !reboot {
+            break;
+        }
+        if round >= rounds {
+            b.checks.expect(
+                "updates converge",
+                format!("none pending within {rounds} rounds"),
+                format!("round {round} still installed {}", installed.join(", ")),
+                false,
+            )?;
+        }
+    }
+    let facts = collect_facts(b, &vm).await?;
+    b.checks.expect(
+        "no reboot pending",
+        "false",
+        facts.reboot_pending.to_string(),
+        !facts.reboot_pending,
+    )?;
+    let ubr = facts.os.ubr.unwrap_or(0);
+    let target = b.job.pipeline.target;
+    let verdict = target.accepts_os(facts.os.build, ubr);
+    b.checks.expect(
+        "OS build and revision (UBR) meet the target",
+        target
+            .os_builds()
+            .iter()
+            .map(|r| format!("{} {}.{}+", r.label, r.build, r.min_ubr))
+            .collect::<Vec<_>>()
+            .join(" or "),
+        format!("{}.{ubr}", facts.os.build),
+        verdict.is_ok(),
+    )?;
+    b.facts
+        .updates_installed
+        .extend(installed_total.iter().cloned());
+    Ok(format!(
+        "{} update(s) in {round} round(s), OS {}.{ubr}",
+        installed_total.len(),
+        facts.os.build
+    ))
+}
