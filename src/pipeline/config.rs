@@ -140,6 +140,7 @@ pub enum StageConfig {
     Openssh(OpensshOptions),
     ContainerRuntime(ContainerRuntimeOptions),
     Firewall(FirewallOptions),
+    KubernetesNode(KubernetesNodeOptions),
     WindowsUpdate(WindowsUpdateOptions),
     Scripts(ScriptsOptions),
     Unattend(CommonOptions),
@@ -263,6 +264,38 @@ pub struct ContainerRuntimeOptions {
     pub offline_source: Option<PathBuf>,
 }
 
+/// The Kubernetes node components (seed 004) in `C:\k`: binaries from a
+/// local folder, verified by SHA-256 before upload and read back after;
+/// the address plan's `start.ps1` parameters; UDP 4789.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesNodeOptions {
+    #[serde(
+        default,
+        with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Duration>,
+    /// Local folder (relative to the pipeline file) with kubelet.exe,
+    /// kube-proxy.exe, flanneld.exe, start.ps1, cni/flannel.exe,
+    /// cni/host-local.exe, cni/win-overlay.exe and a SHA256SUMS listing them.
+    pub binaries: PathBuf,
+    /// The Flannel address plan (`gild netplan check` format): ClusterCIDR,
+    /// ServiceCIDR and KubeDnsServiceIP of the start.ps1 invocation.
+    pub netplan: PathBuf,
+    /// The node's network interface (start.ps1 -InterfaceName); default Ethernet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface_name: Option<String>,
+    /// A kubeconfig to copy to C:\k\config. An admin one is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Copy an admin kubeconfig anyway: every clone of the image then
+    /// carries cluster-admin credentials.
+    #[serde(default)]
+    pub allow_admin_kubeconfig: bool,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallOptions {
@@ -379,6 +412,7 @@ impl StageConfig {
             StageConfig::Openssh(_) => "openssh",
             StageConfig::ContainerRuntime(_) => "container_runtime",
             StageConfig::Firewall(_) => "firewall",
+            StageConfig::KubernetesNode(_) => "kubernetes_node",
             StageConfig::WindowsUpdate(_) => "windows_update",
             StageConfig::Scripts(_) => "scripts",
             StageConfig::Unattend(_) => "unattend",
@@ -406,6 +440,7 @@ impl StageConfig {
             StageConfig::Openssh(o) => o.timeout,
             StageConfig::ContainerRuntime(o) => o.timeout,
             StageConfig::Firewall(o) => o.timeout,
+            StageConfig::KubernetesNode(o) => o.timeout,
             StageConfig::WindowsUpdate(o) => o.timeout,
             StageConfig::Scripts(o) => o.timeout,
         }
@@ -414,7 +449,7 @@ impl StageConfig {
 
 /// Every stage name, in SPEC's order (used for `--only`/`--skip` checks and
 /// "did you mean" suggestions).
-pub const STAGE_NAMES: [&str; 16] = [
+pub const STAGE_NAMES: [&str; 17] = [
     "preflight",
     "clone",
     "hardware",
@@ -424,6 +459,7 @@ pub const STAGE_NAMES: [&str; 16] = [
     "openssh",
     "container_runtime",
     "firewall",
+    "kubernetes_node",
     "windows_update",
     "scripts",
     "unattend",

@@ -54,6 +54,11 @@ pub fn creates(stage: &StageConfig, p: &Pipeline, names: &Names) -> String {
                 "opens TCP 10250".into()
             }
         }
+        StageConfig::KubernetesNode(o) => format!(
+            "uploads the node binaries in {} to C:\\k (SHA-256 checked), opens UDP 4789, saves start-node.ps1 from {}",
+            o.binaries.display(),
+            o.netplan.display()
+        ),
         StageConfig::WindowsUpdate(o) => format!(
             "installs Windows updates, up to {} reboot rounds",
             o.max_rounds.unwrap_or(5)

@@ -4,8 +4,9 @@
 //! or value the closest allowed one ("did you mean").
 
 use super::config::{
-    CommonOptions, ContainerRuntimeOptions, FirewallOptions, HardwareOptions, NetworkOptions,
-    OpensshOptions, Pipeline, ScriptsOptions, ToolsOptions, WindowsUpdateOptions,
+    CommonOptions, ContainerRuntimeOptions, FirewallOptions, HardwareOptions,
+    KubernetesNodeOptions, NetworkOptions, OpensshOptions, Pipeline, ScriptsOptions, ToolsOptions,
+    WindowsUpdateOptions,
 };
 use super::load::Problem;
 use super::rules;
@@ -64,6 +65,7 @@ fn stage_options_error(name: &str, options: Value) -> Option<Result<(), (Vec<Seg
         "openssh" => check::<OpensshOptions>(options),
         "container_runtime" => check::<ContainerRuntimeOptions>(options),
         "firewall" => check::<FirewallOptions>(options),
+        "kubernetes_node" => check::<KubernetesNodeOptions>(options),
         "windows_update" => check::<WindowsUpdateOptions>(options),
         "scripts" => check::<ScriptsOptions>(options),
         _ => return None,

@@ -123,8 +123,19 @@ fn the_flannel_pipeline_has_a_runtime_and_udp_4789() {
         s,
         StageConfig::Firewall(o) if o.vxlan == Some(true)
     )));
-    let text = std::fs::read_to_string(shipped("k8s-flannel-node.yaml")).unwrap();
-    assert!(text.contains("NODE SETUP GOES HERE") && text.contains(r"C:\k"));
+    // The node stage, after the firewall, with its files and address plan.
+    let names: Vec<&str> = k.pipeline().stages.iter().map(StageConfig::name).collect();
+    let node = names.iter().position(|n| *n == "kubernetes_node");
+    assert!(
+        node > names.iter().position(|n| *n == "firewall"),
+        "{names:?}"
+    );
+    let Some(StageConfig::KubernetesNode(o)) = node.map(|i| &k.pipeline().stages[i]) else {
+        panic!("no kubernetes_node stage: {names:?}");
+    };
+    assert!(k.resolve_path(&o.binaries).join("SHA256SUMS").is_file());
+    assert!(k.resolve_path(&o.netplan).is_file());
+    assert!(o.kubeconfig.is_none() && !o.allow_admin_kubeconfig);
 }
 
 #[test]

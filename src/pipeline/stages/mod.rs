@@ -7,6 +7,7 @@
 mod clone;
 mod guest_steps;
 mod hardware;
+mod kubernetes_node;
 mod network;
 mod preflight;
 mod publish;
@@ -15,6 +16,7 @@ mod tools;
 mod unattend;
 
 pub use clone::ANNOTATION_PREFIX;
+pub use kubernetes_node::NODE_FILES;
 
 use super::check::Checks;
 use super::config::StageConfig;
@@ -243,6 +245,7 @@ pub async fn run(stage: &StageConfig, b: &mut Build<'_>) -> Result<String, Stage
         StageConfig::Openssh(o) => Box::pin(guest_steps::openssh(b, o)).await,
         StageConfig::ContainerRuntime(o) => Box::pin(guest_steps::container_runtime(b, o)).await,
         StageConfig::Firewall(o) => Box::pin(guest_steps::firewall(b, o)).await,
+        StageConfig::KubernetesNode(o) => Box::pin(kubernetes_node::run(b, o)).await,
         StageConfig::WindowsUpdate(o) => Box::pin(guest_steps::windows_update(b, o)).await,
         StageConfig::Scripts(o) => Box::pin(guest_steps::user_scripts(b, o)).await,
         StageConfig::Unattend(_) => Box::pin(unattend::run(b)).await,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// Stages that work inside the running build VM, before it is generalized:
 /// hardware to unattend in SPEC's order.
-const GUEST: &[&str] = STAGE_NAMES.split_at(2).1.split_at(10).0;
+const GUEST: &[&str] = STAGE_NAMES.split_at(2).1.split_at(11).0;
 
 /// Stages that use guest operations, which need Tools running: those after
 /// `tools` among [`GUEST`].
@@ -369,7 +369,7 @@ mod tests {
         assert_eq!(GUEST.first(), Some(&"hardware"));
         assert_eq!(GUEST.last(), Some(&"unattend"));
         assert_eq!(NEEDS_TOOLS.first(), Some(&"tools_conf"));
-        assert_eq!(NEEDS_TOOLS.len(), 8);
+        assert_eq!(NEEDS_TOOLS.len(), 9);
     }
 
     #[test]

@@ -74,14 +74,25 @@ impl RuleFact {
             || self.name.eq_ignore_ascii_case(name)
     }
 
-    pub(super) fn port(&self) -> String {
+    /// `Inbound UDP 4789 enabled=true`: the rule as a check shows it read back.
+    pub(in crate::pipeline::stages) fn describe(&self) -> String {
+        format!(
+            "{} {} {} enabled={}",
+            self.direction,
+            self.protocol,
+            self.port(),
+            self.enabled()
+        )
+    }
+
+    pub(in crate::pipeline::stages) fn port(&self) -> String {
         match &self.local_port {
             serde_json::Value::String(s) => s.clone(),
             v => v.to_string(),
         }
     }
 
-    pub(super) fn enabled(&self) -> bool {
+    pub(in crate::pipeline::stages) fn enabled(&self) -> bool {
         matches!(&self.enabled, serde_json::Value::Bool(true))
             || self
                 .enabled
@@ -122,7 +133,7 @@ impl GuestFacts {
             .map_or("absent".into(), |f| f.state.clone())
     }
 
-    pub(super) fn rule(&self, name: &str) -> Option<&RuleFact> {
+    pub(in crate::pipeline::stages) fn rule(&self, name: &str) -> Option<&RuleFact> {
         self.firewall_rules.iter().find(|r| r.is(name))
     }
 }
