@@ -186,3 +186,43 @@ async fn an_admin_kubeconfig_is_refused_with_the_reason_unless_allowed() {
         Some(std::fs::read(&admin).unwrap())
     );
 }
+
+#[test]
+fn validate_names_a_missing_node_folder_or_plan_at_its_field() {
+    let path = format!(
+        "{}/pipelines/k8s-flannel-node.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut vars = gild::pipeline::Vars::empty();
+    vars.set("GILD_VCENTER_URL", "https://vcenter.example/")
+        .set("GILD_VCENTER_USER", "gild@vsphere.local");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let missing = |from: &str, to: &str| {
+        let report = gild::pipeline::validate::check_text(
+            Path::new(&path),
+            text.replace(from, to),
+            &vars,
+            gild::pipeline::validate::Options::default(),
+        );
+        report
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.rule_id == "pipeline-file-missing")
+            .map(|d| d.message)
+            .collect::<Vec<_>>()
+    };
+    assert!(missing("", "").is_empty());
+    let found = missing("binaries: k8s-node/bin", "binaries: k8s-node/no-such-bin");
+    assert!(
+        found.len() == 1 && found[0].contains("binaries: folder"),
+        "{found:?}"
+    );
+    let found = missing(
+        "netplan: k8s-node/netplan.yaml",
+        "netplan: k8s-node/nope.yaml",
+    );
+    assert!(
+        found.len() == 1 && found[0].contains("netplan: file"),
+        "{found:?}"
+    );
+}

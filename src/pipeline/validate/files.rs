@@ -50,6 +50,13 @@ pub(super) fn check(f: &mut Findings<'_>) {
                     wanted.push((format!("stages[{i}].offline_source"), d.clone(), true));
                 }
             }
+            StageConfig::KubernetesNode(o) => {
+                wanted.push((format!("stages[{i}].binaries"), o.binaries.clone(), true));
+                wanted.push((format!("stages[{i}].netplan"), o.netplan.clone(), false));
+                if let Some(k) = &o.kubeconfig {
+                    wanted.push((format!("stages[{i}].kubeconfig"), k.clone(), false));
+                }
+            }
             StageConfig::Scripts(o) => {
                 for (j, script) in o.run.iter().enumerate() {
                     wanted.push((format!("stages[{i}].run[{j}]"), script.clone(), false));
