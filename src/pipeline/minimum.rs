@@ -87,6 +87,9 @@ pub struct Circumstances {
     pub template_folder_vms: u64,
     /// Old templates the publish stage destroyed.
     pub pruned: u64,
+    /// Files the `kubernetes_node` stage's folder lists in its SHA256SUMS:
+    /// the folder's content, not gild's choice.
+    pub node_files: u64,
 }
 
 impl Circumstances {
@@ -113,6 +116,9 @@ impl Circumstances {
             tools_upgraded: n("tools", route::TOOLS_UPGRADE) > 0,
             template_folder_vms,
             pruned: n("publish", route::DESTROY),
+            // Every listed file is read back once, beside the script's
+            // result, the facts' result and start-node.ps1.
+            node_files: n("kubernetes_node", route::DOWNLOAD).saturating_sub(3),
         }
     }
 }
@@ -270,6 +276,18 @@ pub fn minimum(p: &Pipeline, c: &Circumstances) -> Vec<StageNeeds> {
                 s.add(route::VI_CONFIG, 1, "read the template flag back");
             }
             StageConfig::Publish(_) => publish(p, c, &mut s),
+            StageConfig::KubernetesNode(o) => {
+                let n = c.node_files;
+                s.add(route::MKDIR, 1, "the node files' folder");
+                guest.upload(&mut s, n + 1, "each node file and SHA256SUMS");
+                if o.kubeconfig.is_some() {
+                    guest.upload(&mut s, 1, "the kubeconfig");
+                }
+                guest.script(&mut s, "install-kubernetes-node.ps1");
+                download(&mut s, n, "each file read back from C:\\k");
+                guest.facts(&mut s);
+                download(&mut s, 1, "start-node.ps1 read back");
+            }
             StageConfig::Machineset(_) => {}
         }
         out.push(s);
