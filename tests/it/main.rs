@@ -22,6 +22,7 @@ mod contract_schemas;
 mod contract_served_routes;
 mod contract_vijson;
 mod guest_model;
+mod guest_scripts;
 mod lint_cli;
 mod pipeline_bench;
 mod pipeline_build;
