@@ -28,6 +28,7 @@ mod pipeline_bench;
 mod pipeline_build;
 mod pipeline_cli;
 mod pipeline_faults;
+mod pipeline_guest;
 mod pipeline_load;
 mod pipeline_online;
 mod pipeline_resolve;

@@ -11,7 +11,7 @@ use gild::pipeline::state::{BuildStatus, StageRecord};
 use gild::simulator::inventory::VmSeed;
 use std::sync::Mutex;
 
-fn ok(outcome: &gild::pipeline::engine::BuildOutcome, lines: &[String]) {
+pub(crate) fn ok(outcome: &gild::pipeline::engine::BuildOutcome, lines: &[String]) {
     assert!(
         outcome.error.is_none(),
         "build failed: {}\n{}",
@@ -166,7 +166,7 @@ async fn fails_at(
     .await;
 }
 
-async fn fails_in(
+pub(crate) async fn fails_in(
     pipeline: &str,
     stage: &str,
     faults: &str,
