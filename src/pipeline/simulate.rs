@@ -81,7 +81,7 @@ pub fn inventory_for(p: &Pipeline) -> Inventory {
     };
     let datastore = last(&p.placement.datastore);
     let network = last(&p.placement.network);
-    let (guest_os, _release) = base_os(p.target);
+    let (guest_os, release) = base_os(p.target);
     let base = VmSeed {
         name: source_name,
         folder: source_folder,
@@ -100,6 +100,8 @@ pub fn inventory_for(p: &Pipeline) -> Inventory {
         hostname: None,
         // A Server install with a page file, as the simulator's default.
         guest_used_gib: 16,
+        os: Some(release.into()),
+        os_ubr: None,
     };
     Inventory {
         dhcp_subnet: p

@@ -121,6 +121,15 @@ pub struct VmSeed {
     /// Guest hostname; defaults to the VM name cut to 15 characters (NetBIOS).
     #[serde(default)]
     pub hostname: Option<String>,
+    /// The modelled Windows release (`windows-server-20h2`), where the vAPI
+    /// guest type alone is ambiguous: vSphere has no type for the
+    /// Semi-Annual Channel releases 2004 and 20H2, which run as
+    /// WINDOWS_SERVER_2019. Absent: the LTSC release of `guest_os`.
+    #[serde(default)]
+    pub os: Option<String>,
+    /// The image's build revision (UBR); absent: the release's baseline.
+    #[serde(default)]
+    pub os_ubr: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -164,6 +173,14 @@ fn default_tools() -> String {
 }
 
 impl VmSeed {
+    /// The Windows release the guest model runs (see [`VmSeed::os`]).
+    pub fn release(&self) -> Option<crate::simulator::guest::GuestOs> {
+        match &self.os {
+            Some(name) => crate::simulator::guest::GuestOs::from_release_name(name),
+            None => crate::simulator::guest::GuestOs::from_vapi(&self.guest_os),
+        }
+    }
+
     pub fn disk_bytes(&self) -> u64 {
         self.disk_gib.saturating_mul(GIB)
     }
@@ -311,6 +328,28 @@ impl Inventory {
                 }
                 if crate::simulator::guest::GuestOs::from_vapi(&vm.guest_os).is_none() {
                     return Err(format!("{at}.guest_os: expected WINDOWS_SERVER_2019, WINDOWS_SERVER_2021 (2022) or WINDOWS_SERVER_2025, got {:?}", vm.guest_os));
+                }
+                match (&vm.os, vm.release()) {
+                    (Some(name), None) => {
+                        let known: Vec<&str> = crate::simulator::guest::ALL_RELEASES
+                            .iter()
+                            .map(|r| r.release_name())
+                            .collect();
+                        return Err(format!(
+                            "{at}.os: expected one of {}, got {name:?}",
+                            known.join(", ")
+                        ));
+                    }
+                    (Some(name), Some(release))
+                        if !release.vapi_guest_os().eq_ignore_ascii_case(&vm.guest_os) =>
+                    {
+                        return Err(format!(
+                            "{at}.os: {name} runs as guest_os {}, not {:?}",
+                            release.vapi_guest_os(),
+                            vm.guest_os
+                        ));
+                    }
+                    _ => {}
                 }
                 if vm.guest_used_gib >= vm.disk_gib {
                     return Err(format!(

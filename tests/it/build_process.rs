@@ -368,5 +368,14 @@ fn every_shipped_pipeline_builds_on_the_simulator() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        if p.to_string_lossy().contains("wmco-4.9") {
+            // The seed's base VM is modelled as 20H2, not the 2019 type it runs as.
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(all.contains("OS 19042."), "{all}");
+        }
     }
 }

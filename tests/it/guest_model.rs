@@ -14,16 +14,20 @@ use std::path::Path;
 const ED25519_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl core@cluster";
 
-fn scripts_dir() -> &'static Path {
+pub(crate) fn scripts_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts"))
 }
 
-fn guest() -> WindowsGuest {
+pub(crate) fn guest() -> WindowsGuest {
     WindowsGuest::windows_server_2022("WIN-BUILD01")
         .with_credentials("Administrator", Secret::new("Guest-pw-1"))
 }
 
-fn run(guest: &mut WindowsGuest, path: &str, args: &str) -> Result<ProcessOutcome, GuestError> {
+pub(crate) fn run(
+    guest: &mut WindowsGuest,
+    path: &str,
+    args: &str,
+) -> Result<ProcessOutcome, GuestError> {
     guest.run_process(&ProcessSpec {
         path: path.into(),
         arguments: Some(args.into()),
@@ -32,7 +36,7 @@ fn run(guest: &mut WindowsGuest, path: &str, args: &str) -> Result<ProcessOutcom
 }
 
 /// Uploads a file from scripts/ into C:\gild.
-fn upload(guest: &mut WindowsGuest, file: &str) {
+pub(crate) fn upload(guest: &mut WindowsGuest, file: &str) {
     let text = std::fs::read_to_string(scripts_dir().join(file)).expect("file in scripts/");
     guest.create_dir(r"C:\gild", true).expect("create C:\\gild");
     guest
@@ -41,14 +45,14 @@ fn upload(guest: &mut WindowsGuest, file: &str) {
 }
 
 /// Runs C:\gild\<file> with -File.
-fn start_script(guest: &mut WindowsGuest, file: &str, args: &str) -> ProcessOutcome {
+pub(crate) fn start_script(guest: &mut WindowsGuest, file: &str, args: &str) -> ProcessOutcome {
     let line =
         format!(r"-NoProfile -NonInteractive -ExecutionPolicy Bypass -File C:\gild\{file} {args}");
     run(guest, POWERSHELL_PATH, &line).expect("powershell starts")
 }
 
 /// Uploads the real script and its libraries from scripts/ and runs it.
-fn run_script(guest: &mut WindowsGuest, file: &str, args: &str) -> ProcessOutcome {
+pub(crate) fn run_script(guest: &mut WindowsGuest, file: &str, args: &str) -> ProcessOutcome {
     for library in LIBRARY_FILES {
         upload(guest, library);
     }
@@ -57,12 +61,12 @@ fn run_script(guest: &mut WindowsGuest, file: &str, args: &str) -> ProcessOutcom
 }
 
 /// windows-update.ps1 with the worker it starts as a SYSTEM task beside it.
-fn run_update(guest: &mut WindowsGuest, args: &str) -> ProcessOutcome {
+pub(crate) fn run_update(guest: &mut WindowsGuest, args: &str) -> ProcessOutcome {
     upload(guest, "windows-update-task.ps1");
     run_script(guest, "windows-update.ps1", args)
 }
 
-fn read_text(guest: &WindowsGuest, path: &str) -> String {
+pub(crate) fn read_text(guest: &WindowsGuest, path: &str) -> String {
     let bytes = guest
         .read_file(path)
         .expect("guest file exists")
@@ -71,7 +75,7 @@ fn read_text(guest: &WindowsGuest, path: &str) -> String {
     String::from_utf8(bytes.to_vec()).expect("UTF-8 guest file")
 }
 
-fn result(guest: &WindowsGuest, path: &str) -> serde_json::Value {
+pub(crate) fn result(guest: &WindowsGuest, path: &str) -> serde_json::Value {
     serde_json::from_str(&read_text(guest, path)).expect("result file is JSON")
 }
 

@@ -11,7 +11,7 @@ use gild::pipeline::state::{BuildStatus, StageRecord};
 use gild::simulator::inventory::VmSeed;
 use std::sync::Mutex;
 
-fn ok(outcome: &gild::pipeline::engine::BuildOutcome, lines: &[String]) {
+pub(crate) fn ok(outcome: &gild::pipeline::engine::BuildOutcome, lines: &[String]) {
     assert!(
         outcome.error.is_none(),
         "build failed: {}\n{}",
@@ -166,7 +166,7 @@ async fn fails_at(
     .await;
 }
 
-async fn fails_in(
+pub(crate) async fn fails_in(
     pipeline: &str,
     stage: &str,
     faults: &str,
@@ -225,10 +225,9 @@ async fn an_apipa_address_fails_the_network_stage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_guest_process_fails_its_stage_at_the_timeout() {
-    let pipeline = wmco_pipeline("win", "{name}-fixed", "").replace(
-        "  - stage: tools_conf\n",
-        "  - stage: tools_conf\n    timeout: 2s\n",
-    );
+    // The tools stage runs the first guest process (collect-facts.ps1).
+    let pipeline = wmco_pipeline("win", "{name}-fixed", "")
+        .replace("  - stage: tools\n", "  - stage: tools\n    timeout: 2s\n");
     let env = BuildEnv::start(&pipeline, "process-hang=powershell.exe").await;
     let (outcome, lines) = env.build().await;
     let err = outcome
@@ -237,7 +236,7 @@ async fn a_hanging_guest_process_fails_its_stage_at_the_timeout() {
         .map(gild::pipeline::engine::error_chain)
         .unwrap_or_default();
     assert!(
-        err.starts_with("stage tools_conf failed on win-build-"),
+        err.starts_with("stage tools failed on win-build-"),
         "{err}\n{lines:#?}"
     );
     assert!(

@@ -30,7 +30,7 @@ fn vars() -> Vars {
     v
 }
 
-fn loaded(name: &str) -> LoadedPipeline {
+pub(crate) fn loaded(name: &str) -> LoadedPipeline {
     load(&shipped(name), &vars()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

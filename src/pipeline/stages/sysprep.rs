@@ -1,5 +1,9 @@
-//! sysprep: pre-checks (no reboot pending, rearm budget left, the answer
-//! file in place), then `sysprep.exe /generalize /oobe /shutdown
+//! sysprep: prepare-sysprep.ps1 (sshd stopped, OpenSSH host keys deleted:
+//! sysprep keeps `C:\ProgramData`, so every clone would share them), then
+//! check-sysprep.ps1's pre-checks (no reboot pending, no AppX package that
+//! blocks generalize, rearm budget left, the answer file in place and
+//! well-formed, no host keys, image state complete), each failing the stage
+//! by name before sysprep runs; then `sysprep.exe /generalize /oobe /shutdown
 //! /unattend:<file>`. Success is the VM powering off cleanly within the
 //! timeout, as vCenter reports it — never a dropped guest connection, which
 //! is what sysprep's shutdown looks like to any communicator. On failure the
@@ -7,9 +11,10 @@
 //! cleaned up, and shown in the error.
 
 use super::clone::power_name;
-use super::guest_steps::collect_facts;
+use super::guest_steps::run as run_script;
 use super::Build;
 use crate::pipeline::error::StageError;
+use crate::pipeline::guest::Arg;
 use crate::vsphere::wire::VmId;
 use crate::vsphere::wire::{PowerState, ProcessSpec};
 use std::time::Duration;
@@ -36,36 +41,7 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
         return Ok("already generalized and powered off".into());
     }
     let answer = super::unattend::guest_path(b);
-    let facts = collect_facts(b, &vm).await?;
-    b.checks.expect(
-        "no reboot pending",
-        "false",
-        facts.reboot_pending.to_string(),
-        !facts.reboot_pending,
-    )?;
-    if let Some(left) = facts.sysprep.rearms_left {
-        b.checks.expect(
-            "sysprep rearm budget left",
-            ">= 1 rearm (or SkipRearm in the answer file)",
-            format!("{left} left"),
-            left >= 1,
-        )?;
-    }
-    let answer_present = b
-        .client
-        .file_info(&vm, &b.job.secrets.guest, &answer)
-        .await
-        .is_ok();
-    b.checks.expect(
-        "answer file present",
-        answer.clone(),
-        if answer_present {
-            answer.clone()
-        } else {
-            "missing".into()
-        },
-        answer_present,
-    )?;
+    pre_checks(b, &vm, &answer).await?;
 
     let spec = ProcessSpec {
         path: SYSPREP.into(),
@@ -154,4 +130,93 @@ async fn fetch_logs(b: &Build<'_>, vm: &VmId) -> String {
         }
     }
     out
+}
+
+/// The strings of a JSON array, joined; `none` when empty.
+fn listed(v: &serde_json::Value, render: impl Fn(&serde_json::Value) -> Option<String>) -> String {
+    let items: Vec<String> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(&render).collect())
+        .unwrap_or_default();
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// prepare-sysprep.ps1, then every check of check-sysprep.ps1 as a check of
+/// this stage; the first that does not hold fails it.
+async fn pre_checks(b: &mut Build<'_>, vm: &VmId, answer: &str) -> Result<(), StageError> {
+    let prepared = run_script(b, vm, "prepare-sysprep.ps1", &[]).await?;
+    let removed = listed(&prepared.details["removed_host_keys"], |k| {
+        k.as_str().map(String::from)
+    });
+    let check = run_script(
+        b,
+        vm,
+        "check-sysprep.ps1",
+        &[Arg::Value("UnattendPath", answer.to_string())],
+    )
+    .await?;
+    let d = &check.details;
+    let sources = listed(&d["reboot_pending_sources"], |s| {
+        s.as_str().map(String::from)
+    });
+    b.checks.expect(
+        "no reboot pending",
+        "none",
+        sources.clone(),
+        d["reboot_pending"] == false,
+    )?;
+    let appx = listed(&d["appx_blocking"], |p| {
+        p["package_full_name"].as_str().map(String::from)
+    });
+    b.checks.expect(
+        "no AppX package blocks generalize (installed for a user, not provisioned)",
+        "none",
+        appx.clone(),
+        appx == "none",
+    )?;
+    let remaining = d["rearm"]["remaining"].as_u64().unwrap_or(0);
+    let skip = d["rearm"]["skip_rearm"] == true;
+    b.checks.expect(
+        "sysprep rearm budget left",
+        ">= 1 rearm (or SkipRearm 1 in the answer file)",
+        format!("{remaining} left, SkipRearm {}", u8::from(skip)),
+        remaining >= 1 || skip,
+    )?;
+    let exists = d["unattend"]["exists"] == true;
+    let well_formed = d["unattend"]["well_formed"] == true;
+    b.checks.expect(
+        "answer file present and well-formed",
+        answer.to_string(),
+        match (exists, well_formed) {
+            (false, _) => "missing".to_string(),
+            (true, false) => "not well-formed XML".to_string(),
+            (true, true) => answer.to_string(),
+        },
+        exists && well_formed,
+    )?;
+    let keys = listed(&d["ssh_host_keys"], |k| k.as_str().map(String::from));
+    b.checks.expect(
+        "OpenSSH host keys removed (each clone's sshd makes its own)",
+        "none in C:\\ProgramData\\ssh",
+        format!("{keys} left (deleted: {removed})"),
+        keys == "none",
+    )?;
+    b.checks.expect_eq(
+        "image state",
+        "IMAGE_STATE_COMPLETE",
+        d["image_state"].as_str().unwrap_or("unknown"),
+    )?;
+    // Anything check-sysprep found that the checks above do not name.
+    let problems = listed(&d["problems"], |p| p.as_str().map(String::from));
+    b.checks.expect(
+        "check-sysprep.ps1 found nothing else",
+        "ready",
+        problems,
+        d["ready"] == true,
+    )?;
+    Ok(())
 }

@@ -1,6 +1,10 @@
 //! tools: VMware Tools running and guest operations ready, version at
 //! least the target's minimum (11.0.6, the seed's) or the pipeline's; an
 //! upgrade through vCenter when allowed, with the new version read back.
+//! Then, as the first stage with guest operations, the guest's Windows
+//! against the target: OS build and revision (UBR; only the build when a
+//! windows_update stage will raise the revision) and the en-US display
+//! language WMCO needs.
 
 use super::Build;
 use crate::pipeline::config::ToolsOptions;
@@ -50,8 +54,19 @@ pub async fn run(b: &mut Build<'_>, o: &ToolsOptions) -> Result<String, StageErr
         version.is_some_and(|v| v >= min),
     )?;
     b.facts.tools_version = Some(shown.clone());
+    // The first stage with guest operations: the guest's own account of
+    // its Windows, against the target, before anything is installed.
+    let facts = super::guest_steps::collect_facts(b, &vm).await?;
+    let updates_follow = b
+        .job
+        .pipeline
+        .stages
+        .iter()
+        .any(|s| matches!(s, crate::pipeline::config::StageConfig::WindowsUpdate(_)));
+    let os = super::guest_steps::check_os(b, &facts, updates_follow)?;
+    let language = super::guest_steps::check_language(b, &facts)?;
     Ok(format!(
-        "Tools {shown} running{}",
+        "Tools {shown} running{}, {os}, {language}",
         if upgraded { " (upgraded)" } else { "" }
     ))
 }

@@ -189,10 +189,16 @@ impl Machine {
             tools_upgrade_policy: ToolsUpgradePolicy::Manual,
             installer_connected: false,
             lease_octet,
-            guest: WindowsGuest::new(
-                GuestOs::from_vapi(&vm.guest_os).unwrap_or(GuestOs::WindowsServer2022),
-                &vm.hostname(),
-            ),
+            guest: {
+                let guest = WindowsGuest::new(
+                    vm.release().unwrap_or(GuestOs::WindowsServer2022),
+                    &vm.hostname(),
+                );
+                match vm.os_ubr {
+                    Some(ubr) => guest.with_ubr(ubr),
+                    None => guest,
+                }
+            },
             processes: Processes::default(),
             timing: Timing::instant(),
             annotation: String::new(),

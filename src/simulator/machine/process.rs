@@ -126,6 +126,13 @@ impl Machine {
         let processes = &mut self.processes;
         processes.next_pid += 4;
         let pid = processes.next_pid;
+        if outcome.tools_restarted {
+            // The process restarted VMTools: the new vmtoolsd does not know
+            // the processes the old one started (open-vm-tools vixTools.c
+            // keeps them in memory), so vCenter lists nothing for this pid
+            // and its exit code is lost.
+            return Ok(GuestPid(pid));
+        }
         let name = spec
             .path
             .rsplit(['\\', '/'])

@@ -10,12 +10,19 @@ use serde::Deserialize;
 pub struct GuestFacts {
     pub hostname: String,
     pub os: GuestOsFacts,
+    /// The display language of the account (`Get-UICulture`).
     pub language: Option<String>,
+    /// The language Windows was installed in.
+    pub install_language: Option<String>,
     pub services: Vec<ServiceFact>,
     pub features: Vec<FeatureFact>,
     pub firewall_rules: Vec<RuleFact>,
     pub installed_kbs: Vec<String>,
     pub reboot_pending: bool,
+    /// Why (`component_based_servicing`, `windows_update`).
+    pub reboot_pending_sources: Vec<String>,
+    /// The `ssh_host_*` files in `C:\ProgramData\ssh`.
+    pub ssh_host_keys: Vec<String>,
     pub last_boot_time: Option<String>,
     pub tools_conf: ToolsConfFact,
     pub authorized_keys: KeysFact,

@@ -8,6 +8,7 @@
 mod facts;
 mod network;
 mod openssh;
+mod os;
 mod runtime;
 mod updates;
 mod user;
@@ -16,6 +17,7 @@ pub use facts::GuestFacts;
 pub use network::firewall;
 pub(crate) use network::resolve_names;
 pub use openssh::{openssh, tools_conf};
+pub(crate) use os::{check_language, check_os};
 pub use runtime::container_runtime;
 pub use updates::windows_update;
 pub use user::user_scripts;
@@ -48,7 +50,7 @@ pub(crate) async fn collect_facts(b: &mut Build<'_>, vm: &VmId) -> Result<GuestF
 }
 
 /// Uploads the scripts if needed and runs one, with the stage's budget.
-pub(super) async fn run(
+pub(crate) async fn run(
     b: &mut Build<'_>,
     vm: &VmId,
     script: &str,

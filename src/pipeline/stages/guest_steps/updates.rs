@@ -58,26 +58,12 @@ pub async fn windows_update(
         facts.reboot_pending.to_string(),
         !facts.reboot_pending,
     )?;
-    let ubr = facts.os.ubr.unwrap_or(0);
-    let target = b.job.pipeline.target;
-    let verdict = target.accepts_os(facts.os.build, ubr);
-    b.checks.expect(
-        "OS build and revision (UBR) meet the target",
-        target
-            .os_builds()
-            .iter()
-            .map(|r| format!("{} {}.{}+", r.label, r.build, r.min_ubr))
-            .collect::<Vec<_>>()
-            .join(" or "),
-        format!("{}.{ubr}", facts.os.build),
-        verdict.is_ok(),
-    )?;
+    let os = super::check_os(b, &facts, false)?;
     b.facts
         .updates_installed
         .extend(installed_total.iter().cloned());
     Ok(format!(
-        "{} update(s) in {round} round(s), OS {}.{ubr}",
-        installed_total.len(),
-        facts.os.build
+        "{} update(s) in {round} round(s), {os}",
+        installed_total.len()
     ))
 }

@@ -1,0 +1,142 @@
+//! The guest-side checks of `gild build` on the simulator: the tools stage
+//! holds the guest's Windows to the target (build and revision, en-US
+//! display language), windows_update raises the revision through its
+//! SYSTEM task and records it, and sysprep's pre-checks fail the stage by
+//! name before sysprep runs.
+
+use crate::pipeline_build::{fails_in, ok};
+use crate::support::build::*;
+use gild::simulator::guest::GuestOs;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_below_the_targets_revision_fails_the_tools_stage() {
+    // 20348.587 (March 2022) predates KB5012637's 20348.681.
+    fails_in(
+        &wmco_pipeline("win", "{name}-fixed", ""),
+        "tools",
+        "",
+        |inv| inv.datacenters[0].vms[0].os_ubr = Some(587),
+        "20348.587 is older than 20348.681",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_update_brings_an_old_image_to_the_target_and_records_kbs_and_revision() {
+    let pipeline = wmco_pipeline("win", "{name}-fixed", "  - stage: windows_update\n");
+    let env = BuildEnv::start_with(&pipeline, "", |inv| {
+        inv.datacenters[0].vms[0].os_ubr = Some(587)
+    })
+    .await;
+    let (outcome, lines) = env.build().await;
+    ok(&outcome, &lines);
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.dir.path().join("out/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    assert_eq!(manifest["os"]["build"], 20348);
+    assert_eq!(manifest["os"]["ubr"], 2762, "{}", manifest["os"]);
+    let updates = manifest["updates_installed"].to_string();
+    assert!(updates.contains("KB5044281"), "{updates}");
+    assert!(
+        lines.iter().any(|l| l.contains(" windows_update Passed")),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_whose_display_language_is_not_en_us_fails_the_tools_stage() {
+    let pipeline = wmco_pipeline("win", "{name}-fixed", "");
+    let env = BuildEnv::start(&pipeline, "").await;
+    let source = env
+        .sim
+        .admin()
+        .vm_by_name("win2022-base")
+        .expect("source")
+        .id;
+    env.sim
+        .admin()
+        .with_guest(&source, |g| g.set_display_language("de-DE"))
+        .expect("guest");
+    let (outcome, _) = env.build().await;
+    let err = outcome
+        .error
+        .as_ref()
+        .map(gild::pipeline::engine::error_chain)
+        .unwrap_or_default();
+    assert!(err.starts_with("stage tools failed on win-build-"), "{err}");
+    assert!(
+        err.contains("display language") && err.contains("de-DE (installed as en-US)"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_appx_package_that_blocks_generalize_fails_sysprep_before_it_runs() {
+    let pipeline = wmco_pipeline("win", "{name}-fixed", "");
+    let env = BuildEnv::start(&pipeline, "").await;
+    let source = env
+        .sim
+        .admin()
+        .vm_by_name("win2022-base")
+        .expect("source")
+        .id;
+    env.sim
+        .admin()
+        .with_guest(&source, |g| {
+            g.install_appx_for_user(
+                "Microsoft.BingWeather",
+                "Microsoft.BingWeather_4.53.51922.0_x64__8wekyb3d8bbwe",
+                "WIN\\Administrator",
+            )
+        })
+        .expect("guest");
+    let (outcome, _) = env.build().await;
+    let err = outcome
+        .error
+        .as_ref()
+        .map(gild::pipeline::engine::error_chain)
+        .unwrap_or_default();
+    assert!(
+        err.starts_with("stage sysprep failed on win-build-"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Microsoft.BingWeather_4.53.51922.0_x64__8wekyb3d8bbwe"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_published_template_carries_no_openssh_host_keys() {
+    let env = BuildEnv::start(&wmco_pipeline("win", "{name}-fixed", ""), "").await;
+    let (outcome, lines) = env.build().await;
+    ok(&outcome, &lines);
+    let name = outcome.template.expect("template").name;
+    let template = env.sim.admin().vm_by_name(&name).expect("template").id;
+    let keys = env
+        .sim
+        .admin()
+        .with_guest(&template, |g| g.ssh_host_keys())
+        .expect("guest");
+    assert!(keys.is_empty(), "{keys:?}");
+}
+
+#[test]
+fn the_wmco_4_9_base_vm_is_modelled_as_20h2_build_19042() {
+    let loaded = crate::pipeline_shipped::loaded("wmco-4.9-20h2-docker.yaml");
+    let pipeline = loaded.pipeline();
+    let inventory = gild::pipeline::simulate::inventory_for(pipeline);
+    let base = &inventory.datacenters[0].vms[0];
+    assert_eq!(base.release(), Some(GuestOs::WindowsServer20H2));
+    assert_eq!(
+        base.guest_os, "WINDOWS_SERVER_2019",
+        "vSphere has no 20H2 type"
+    );
+    let target = pipeline.target;
+    assert!(target.accepts_os(19042, 1052).is_ok());
+    assert!(
+        target.accepts_os(17763, 6414).is_err(),
+        "2019 lacks KB4565351"
+    );
+}
