@@ -247,9 +247,9 @@ impl Client {
         .await
     }
 
-    /// Polls `check` every `poll_interval` until it yields a value or
-    /// `deadline` has passed (then a [`VsphereError::Deadline`] naming
-    /// `what`), pausing longer each time (see [`next_poll_interval`]).
+    /// Polls `check` until it yields a value or `deadline` has passed
+    /// (then a [`VsphereError::Deadline`] naming `what`), pausing as
+    /// [`poll_pause`] says.
     /// Errors from `check` end the wait: each call in it has already had
     /// the transport's retries, so an error here is vCenter's answer.
     pub(crate) async fn poll_until<T, F, Fut>(
@@ -262,12 +262,7 @@ impl Client {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Option<T>, VsphereError>>,
     {
-        // Polls back off (×1.5 up to 8× the configured interval): a state
-        // that did not change in the first seconds usually takes minutes,
-        // and vCenter should not pay for gild's impatience.
         let started = Instant::now();
-        let base = self.t().timeouts.poll_interval;
-        let mut interval = base;
         loop {
             if let Some(v) = check().await? {
                 return Ok(v);
@@ -279,9 +274,14 @@ impl Client {
                 });
             }
             let left = deadline.saturating_sub(started.elapsed());
-            tokio::time::sleep(interval.min(left)).await;
-            interval = next_poll_interval(interval, base);
+            tokio::time::sleep(self.poll_pause(started.elapsed()).min(left)).await;
         }
+    }
+
+    /// The pause before the next look at something that has been going on
+    /// for `elapsed` (see [`poll_pause`]), for waits the stages run themselves.
+    pub fn poll_pause(&self, elapsed: Duration) -> Duration {
+        poll_pause(elapsed, self.t().timeouts.poll_interval)
     }
 }
 
@@ -296,9 +296,21 @@ pub(crate) fn already_ended_is_ok<T>(r: Result<T, VsphereError>) -> Result<(), V
     }
 }
 
-/// The pause after `current`: ×1.5, at most 8× `base`.
-fn next_poll_interval(current: Duration, base: Duration) -> Duration {
-    (current * 3 / 2).min(base * 8)
+/// How long to wait before looking again, `elapsed` into a wait, with the
+/// configured poll interval `base`. A quarter of the time waited so far,
+/// so a look lands at most a quarter late: a guest script or a VI task
+/// that takes a second is seen done within a quarter second, not a whole
+/// interval after (a build runs a dozen of them, and a whole interval each
+/// was most of gild's own time in a build). At least a quarter of `base`,
+/// so vCenter is never polled faster than four times an interval; at most
+/// `base` for the first 16 intervals (Tools starting, a reboot, sysprep:
+/// seen over within an interval), then a sixteenth of the wait (under 7 %
+/// late), and never more than 8× `base`: a wait that has run for minutes
+/// usually runs for more, and vCenter should not pay for gild's
+/// impatience.
+pub(crate) fn poll_pause(elapsed: Duration, base: Duration) -> Duration {
+    let ceiling = base.max(elapsed / 16).min(base * 8);
+    (elapsed / 4).clamp(base / 4, ceiling)
 }
 
 impl Transport {
@@ -384,13 +396,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn poll_pauses_grow_by_half_up_to_eight_times_the_interval() {
+    fn poll_pauses_are_a_quarter_of_the_wait_within_their_bounds() {
+        let base = Duration::from_secs(2);
+        let at = |s: f64| poll_pause(Duration::from_secs_f64(s), base).as_secs_f64();
+        // A fresh wait: a quarter interval, not a whole one.
+        assert_eq!(at(0.0), 0.5);
+        assert_eq!(at(1.0), 0.5);
+        // Then a quarter of the time waited ...
+        assert_eq!(at(6.0), 1.5);
+        // ... at most an interval for the first 16 ...
+        assert_eq!(at(30.0), 2.0);
+        assert_eq!(at(64.0), 4.0);
+        // ... then a sixteenth of the wait, at most eight intervals.
+        assert_eq!(at(128.0), 8.0);
+        assert_eq!(at(3600.0), 16.0);
+    }
+
+    #[test]
+    fn poll_pauses_never_shrink_as_a_wait_goes_on() {
         let base = Duration::from_millis(100);
-        let mut pauses = vec![base];
-        for _ in 0..7 {
-            pauses.push(next_poll_interval(*pauses.last().unwrap(), base));
+        let mut last = Duration::ZERO;
+        for ms in (0..600_000).step_by(250) {
+            let p = poll_pause(Duration::from_millis(ms), base);
+            assert!(p >= last, "{ms} ms: {p:?} after {last:?}");
+            last = p;
         }
-        let ms: Vec<u128> = pauses.iter().map(Duration::as_millis).collect();
-        assert_eq!(ms, [100, 150, 225, 337, 506, 759, 800, 800]);
     }
 }

@@ -54,6 +54,11 @@ pub(crate) struct Call<'a> {
     pub body: Option<Value>,
     /// What is being done, for errors: `clone vm-42 to "win-build-1"`.
     pub what: String,
+    /// Whether a 503 is retried here. A poll's 503 often means "not yet"
+    /// (a guest that has not reported its address): the poll asks again
+    /// on its own schedule, and retrying inside it would only add the
+    /// retry policy's delays to the wait.
+    pub retry_unavailable: bool,
 }
 
 impl<'a> Call<'a> {
@@ -68,7 +73,14 @@ impl<'a> Call<'a> {
             query: Vec::new(),
             body: None,
             what: what.into(),
+            retry_unavailable: true,
         }
+    }
+
+    /// A poll: a 503 is answered at once (see `retry_unavailable`).
+    pub fn polled(mut self) -> Self {
+        self.retry_unavailable = false;
+        self
     }
 
     /// Sets the JSON body, encoded now so a value that cannot be encoded
@@ -207,7 +219,7 @@ impl Transport {
                         e.is_transient()
                     } else {
                         e.is_transient() && !e.is_ambiguous()
-                    };
+                    } && (call.retry_unavailable || e.status() != Some(503));
                     if repeatable && backoff.wait().await {
                         tracing::debug!(operation = call.op.name, retry = backoff.retries(), error = %e, "retrying");
                         continue;

@@ -264,6 +264,27 @@ impl Client {
         .await
     }
 
+    /// [`Client::guest_identity`] for a poll: `None` while vCenter answers
+    /// 503 (the guest has not reported it yet, or vCenter is busy), at
+    /// once, so the caller's poll schedule decides when to ask again.
+    pub async fn poll_guest_identity(
+        &self,
+        vm: &VmId,
+    ) -> Result<Option<GuestIdentity>, VsphereError> {
+        let params = [("vm", vm.as_str())];
+        let call = Call::new(
+            &ops::GUEST_IDENTITY,
+            &params,
+            format!("get guest identity of {vm}"),
+        )
+        .polled();
+        match self.json(call).await {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if unavailable(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn guest_interfaces(
         &self,
         vm: &VmId,

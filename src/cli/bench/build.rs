@@ -146,11 +146,11 @@ pub async fn run(args: BuildBenchArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     println!("gild bench build: {}", args.pipeline.display());
-    report_requests(&pipeline, &instant.counts)?;
+    let requests_pass = report_requests(&pipeline, &instant.counts)?;
 
     let timing = scaled(args.scale);
     let realistic = build(vec![pipeline.clone()], timing.clone(), poll, 1, work.path()).await?;
-    report_overhead(&args, &timing, &realistic, instant.wall);
+    let overhead_pass = report_overhead(&args, &timing, &realistic, instant.wall);
 
     // N copies under their own names, built at once.
     let name_line = text
@@ -191,18 +191,24 @@ pub async fn run(args: BuildBenchArgs) -> anyhow::Result<Outcome> {
     }
     let (one, many) = (one?, many?);
     let ratio = many.wall.as_secs_f64() / one.wall.as_secs_f64();
+    let rss = super::transfer::peak_rss_mib().unwrap_or(f64::NAN);
+    let parallel_pass = ratio < 1.5 && rss < 100.0;
     println!(
-        "  parallel: {} builds in {:.2} s vs 1 in {:.2} s: ratio {ratio:.2} (target < 1.5); peak RSS {:.1} MiB (gild + embedded simulator; target < 100 MiB)",
+        "  parallel: {} builds in {:.2} s vs 1 in {:.2} s: ratio {ratio:.2} (target < 1.5); peak RSS {rss:.1} MiB (gild + embedded simulator; target < 100 MiB) {}",
         args.parallel,
         many.wall.as_secs_f64(),
         one.wall.as_secs_f64(),
-        super::transfer::peak_rss_mib().unwrap_or(f64::NAN)
+        verdict(parallel_pass)
     );
-    Ok(Outcome::Success)
+    Ok(if requests_pass && overhead_pass && parallel_pass {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// Requests by stage and by route next to the minimum; the verdict.
-fn report_requests(pipeline: &Path, counts: &run::RequestCounts) -> anyhow::Result<()> {
+fn report_requests(pipeline: &Path, counts: &run::RequestCounts) -> anyhow::Result<bool> {
     let mut notes = Vec::new();
     let loaded = run::load_pipeline(pipeline, &Vars::empty(), true, &mut notes).bad_input()?;
     let p = loaded.pipeline();
@@ -246,11 +252,16 @@ fn report_requests(pipeline: &Path, counts: &run::RequestCounts) -> anyhow::Resu
             n(&least_by_route, r)
         );
     }
-    Ok(())
+    Ok(ratio <= 1.3)
 }
 
 /// Wall time against the modelled critical path, in all and per stage.
-fn report_overhead(args: &BuildBenchArgs, timing: &Timing, r: &Run, instant_wall: Duration) {
+fn report_overhead(
+    args: &BuildBenchArgs,
+    timing: &Timing,
+    r: &Run,
+    instant_wall: Duration,
+) -> bool {
     let model = minimum::modelled_time(timing, &r.counts.stages);
     let modelled: Duration = model.iter().sum();
     let over = r.wall.saturating_sub(modelled);
@@ -289,6 +300,7 @@ fn report_overhead(args: &BuildBenchArgs, timing: &Timing, r: &Run, instant_wall
         r.wall.saturating_sub(in_stages).as_millis(),
         run::RequestCounts::sum(&r.counts.outside_stages())
     );
+    share < 2.0
 }
 
 fn verdict(pass: bool) -> &'static str {

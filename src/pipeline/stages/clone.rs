@@ -24,8 +24,8 @@ pub fn annotation(pipeline: &str, build_id: &str) -> String {
 
 pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
     let inv = b.require_inventory()?.clone();
-    let vm = match b.vm().cloned() {
-        Some(vm) => vm,
+    let (vm, fresh) = match b.vm().cloned() {
+        Some(vm) => (vm, false),
         None => {
             let spec = CloneSpec {
                 source: VmId::new(inv.source_vm.as_str()),
@@ -48,7 +48,7 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
                     b.vm_name()
                 )))?;
             b.set_vm(vm.clone());
-            vm
+            (vm, true)
         }
     };
     let note = annotation(&b.job.pipeline.name, b.build_id());
@@ -56,12 +56,16 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
         .set_annotation(&vm, &note)
         .await
         .map_err(StageError::vsphere(format!("annotate {vm}")))?;
-    let power = b
-        .client
-        .power(&vm)
-        .await
-        .map_err(StageError::vsphere(format!("read the power state of {vm}")))?;
-    if power.state != PowerState::PoweredOn {
+    // A clone made just now is powered off (`power_on: false`); only a
+    // resumed build's VM needs a look first.
+    let on = !fresh
+        && b.client
+            .power(&vm)
+            .await
+            .map_err(StageError::vsphere(format!("read the power state of {vm}")))?
+            .state
+            == PowerState::PoweredOn;
+    if !on {
         b.client
             .power_on(&vm)
             .await

@@ -35,17 +35,20 @@ pub async fn run(b: &mut Build<'_>, o: &NetworkOptions) -> Result<String, StageE
         None => None,
     };
     let needed = o.stable_polls.unwrap_or(DEFAULT_STABLE_POLLS).max(1);
-    let deadline = Instant::now() + b.wait_budget();
+    let started = Instant::now();
+    let deadline = started + b.wait_budget();
     let interval = b.client.poll_interval();
     let mut last: Option<String> = None;
     let mut same = 0;
     let mut seen: Vec<String> = Vec::new();
     loop {
-        let ip = b
-            .client
-            .guest_identity(&vm)
-            .await
-            .ok()
+        // Until an address shows, a 503 only means "not yet": asked again
+        // on the poll schedule, not after the transport's retry delays.
+        let identity = match &last {
+            None => b.client.poll_guest_identity(&vm).await.ok().flatten(),
+            Some(_) => b.client.guest_identity(&vm).await.ok(),
+        };
+        let ip = identity
             .and_then(|id| id.ip_address)
             .filter(|ip| ip.parse::<Ipv4Addr>().is_ok());
         match (&ip, &last) {
@@ -62,7 +65,13 @@ pub async fn run(b: &mut Build<'_>, o: &NetworkOptions) -> Result<String, StageE
         if same >= needed || Instant::now() >= deadline {
             break;
         }
-        tokio::time::sleep(interval).await;
+        // Until an address shows, back off like every wait; once one has,
+        // the stability polls keep the configured interval apart.
+        let pause = match &last {
+            Some(_) => interval,
+            None => b.client.poll_pause(started.elapsed()),
+        };
+        tokio::time::sleep(pause).await;
     }
     let Some(ip) = last else {
         return b

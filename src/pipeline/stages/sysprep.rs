@@ -57,7 +57,7 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
         .wait_budget()
         .saturating_sub(Duration::from_secs(5).min(b.wait_budget() / 10));
     let deadline = Instant::now() + budget;
-    let mut interval = b.client.poll_interval();
+    let started = Instant::now();
     loop {
         let power = b
             .client
@@ -106,8 +106,8 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
                 )
                 .map(|_| String::new());
         }
-        tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
-        interval = (interval * 3 / 2).min(Duration::from_secs(10));
+        let pause = b.client.poll_pause(started.elapsed());
+        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
 }
 
