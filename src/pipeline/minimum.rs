@@ -258,8 +258,10 @@ pub fn minimum(p: &Pipeline, c: &Circumstances) -> Vec<StageNeeds> {
             }
             StageConfig::Sysprep(_) => {
                 s.add(route::POWER, 1, "already generalized? (a resumed build)");
-                guest.facts(&mut s);
-                s.add(route::FILE_INFO, 1, "the answer file is there");
+                // sshd stopped and host keys deleted, then the pre-checks
+                // (pending reboot, AppX, rearm, host keys, the answer file).
+                guest.script(&mut s, "prepare-sysprep.ps1");
+                guest.script(&mut s, "check-sysprep.ps1");
                 s.add(route::PROCESS_START, 1, "start sysprep");
                 s.add(route::POWER, 1, "one poll: powered off");
             }
