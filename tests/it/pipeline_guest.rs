@@ -7,6 +7,7 @@
 use crate::pipeline_build::{fails_in, ok};
 use crate::support::build::*;
 use gild::simulator::guest::GuestOs;
+use std::path::Path;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_below_the_targets_revision_fails_the_tools_stage() {
@@ -138,5 +139,106 @@ fn the_wmco_4_9_base_vm_is_modelled_as_20h2_build_19042() {
     assert!(
         target.accepts_os(17763, 6414).is_err(),
         "2019 lacks KB4565351"
+    );
+}
+
+/// A wmco-4.10 (Docker) pipeline for an air-gapped guest: OpenSSH from a
+/// verified Features-on-Demand folder, container_runtime given `extra`.
+fn docker_pipeline(fod: &Path, extra: &str) -> String {
+    wmco_pipeline("win", "{name}-fixed", "")
+        .replace("target: wmco-4.11+", "target: wmco-4.10")
+        .replace(
+            "  - stage: openssh\n",
+            &format!(
+                "  - stage: openssh\n    offline_source: {}\n",
+                fod.display()
+            ),
+        )
+        .replace(
+            "  - stage: container_runtime\n",
+            &format!("  - stage: container_runtime\n{extra}"),
+        )
+}
+
+/// A local offline folder: `file` and a SHA256SUMS with the sum of
+/// `summed` (so a different `content` is a tampered file).
+fn offline_dir(file: &str, content: &str, summed: &str) -> tempfile::TempDir {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(file), content).unwrap();
+    let sum = hex::encode(Sha256::digest(summed.as_bytes()));
+    std::fs::write(dir.path().join("SHA256SUMS"), format!("{sum}  {file}\n")).unwrap();
+    dir
+}
+
+const OPENSSH_CAB: &str = "OpenSSH-Server-Package~31bf3856ad364e35~amd64~~.cab";
+const DOCKER_ZIP: &str = "docker-24.0.7.zip";
+
+async fn air_gapped_build(pipeline: &str) -> (gild::pipeline::engine::BuildOutcome, Vec<String>) {
+    let env = BuildEnv::start(pipeline, "").await;
+    let source = env
+        .sim
+        .admin()
+        .vm_by_name("win2022-base")
+        .expect("source")
+        .id;
+    env.sim
+        .admin()
+        .with_guest(&source, |g| {
+            g.set_internet(gild::simulator::guest::Internet::None)
+        })
+        .expect("guest");
+    env.build().await
+}
+
+fn error_of(outcome: &gild::pipeline::engine::BuildOutcome) -> String {
+    outcome
+        .error
+        .as_ref()
+        .map(gild::pipeline::engine::error_chain)
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_air_gapped_guest_gets_docker_from_the_verified_offline_source() {
+    let fod = offline_dir(OPENSSH_CAB, "cab", "cab");
+    let (outcome, _) = air_gapped_build(&docker_pipeline(fod.path(), "")).await;
+    let err = error_of(&outcome);
+    assert!(err.starts_with("stage container_runtime failed"), "{err}");
+    assert!(
+        err.contains("Unable to connect to the remote server"),
+        "{err}"
+    );
+
+    let dir = offline_dir(DOCKER_ZIP, "zip bytes", "zip bytes");
+    let pipeline = docker_pipeline(
+        fod.path(),
+        &format!("    offline_source: {}\n", dir.path().display()),
+    );
+    let (outcome, lines) = air_gapped_build(&pipeline).await;
+    ok(&outcome, &lines);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" container_runtime Passed")),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_offline_file_fails_the_stage_before_anything_is_uploaded() {
+    let fod = offline_dir(OPENSSH_CAB, "cab", "cab");
+    let dir = offline_dir(DOCKER_ZIP, "tampered", "zip bytes");
+    let pipeline = docker_pipeline(
+        fod.path(),
+        &format!("    offline_source: {}\n", dir.path().display()),
+    );
+    let (outcome, _) = air_gapped_build(&pipeline).await;
+    let err = error_of(&outcome);
+    assert!(err.starts_with("stage container_runtime failed"), "{err}");
+    assert!(
+        err.contains("container_runtime.offline_source")
+            && err.contains("docker-24.0.7.zip: SHA-256"),
+        "{err}"
     );
 }
