@@ -60,11 +60,7 @@ async fn a_guest_whose_display_language_is_not_en_us_fails_the_tools_stage() {
         .with_guest(&source, |g| g.set_display_language("de-DE"))
         .expect("guest");
     let (outcome, _) = env.build().await;
-    let err = outcome
-        .error
-        .as_ref()
-        .map(gild::pipeline::engine::error_chain)
-        .unwrap_or_default();
+    let err = error_of(&outcome);
     assert!(err.starts_with("stage tools failed on win-build-"), "{err}");
     assert!(
         err.contains("display language") && err.contains("de-DE (installed as en-US)"),
@@ -93,11 +89,7 @@ async fn an_appx_package_that_blocks_generalize_fails_sysprep_before_it_runs() {
         })
         .expect("guest");
     let (outcome, _) = env.build().await;
-    let err = outcome
-        .error
-        .as_ref()
-        .map(gild::pipeline::engine::error_chain)
-        .unwrap_or_default();
+    let err = error_of(&outcome);
     assert!(
         err.starts_with("stage sysprep failed on win-build-"),
         "{err}"
