@@ -46,6 +46,31 @@ async fn windows_update_brings_an_old_image_to_the_target_and_records_kbs_and_re
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_that_keeps_failing_fails_windows_update_naming_it_and_its_hresult() {
+    let pipeline = wmco_pipeline("win", "{name}-fixed", "  - stage: windows_update\n");
+    let env = BuildEnv::start(&pipeline, "").await;
+    let source = env
+        .sim
+        .admin()
+        .vm_by_name("win2022-base")
+        .expect("source")
+        .id;
+    env.sim
+        .admin()
+        .with_guest(&source, |g| g.fail_update_install("KB890830"))
+        .expect("guest");
+    let (outcome, _) = env.build().await;
+    let err = error_of(&outcome);
+    assert!(err.starts_with("stage windows_update failed"), "{err}");
+    // Round 1 installs the cumulative update (result code 3, a result);
+    // round 2 offers only the failing one (result code 4, a failure).
+    assert!(
+        err.contains("result code 4: KB890830 Failed 0x80073712"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_whose_display_language_is_not_en_us_fails_the_tools_stage() {
     let pipeline = wmco_pipeline("win", "{name}-fixed", "");
     let env = BuildEnv::start(&pipeline, "").await;
