@@ -6,6 +6,7 @@
 
 use crate::pipeline_build::{fails_in, ok};
 use crate::support::build::*;
+use gild::pipeline::engine::BuildOutcome;
 use gild::simulator::guest::GuestOs;
 use std::path::Path;
 
@@ -48,18 +49,7 @@ async fn windows_update_brings_an_old_image_to_the_target_and_records_kbs_and_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_that_keeps_failing_fails_windows_update_naming_it_and_its_hresult() {
     let pipeline = wmco_pipeline("win", "{name}-fixed", "  - stage: windows_update\n");
-    let env = BuildEnv::start(&pipeline, "").await;
-    let source = env
-        .sim
-        .admin()
-        .vm_by_name("win2022-base")
-        .expect("source")
-        .id;
-    env.sim
-        .admin()
-        .with_guest(&source, |g| g.fail_update_install("KB890830"))
-        .expect("guest");
-    let (outcome, _) = env.build().await;
+    let (outcome, _) = build_with_source(&pipeline, |g| g.fail_update_install("KB890830")).await;
     let err = error_of(&outcome);
     assert!(err.starts_with("stage windows_update failed"), "{err}");
     // Round 1 installs the cumulative update (result code 3, a result);
@@ -73,18 +63,7 @@ async fn an_update_that_keeps_failing_fails_windows_update_naming_it_and_its_hre
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_whose_display_language_is_not_en_us_fails_the_tools_stage() {
     let pipeline = wmco_pipeline("win", "{name}-fixed", "");
-    let env = BuildEnv::start(&pipeline, "").await;
-    let source = env
-        .sim
-        .admin()
-        .vm_by_name("win2022-base")
-        .expect("source")
-        .id;
-    env.sim
-        .admin()
-        .with_guest(&source, |g| g.set_display_language("de-DE"))
-        .expect("guest");
-    let (outcome, _) = env.build().await;
+    let (outcome, _) = build_with_source(&pipeline, |g| g.set_display_language("de-DE")).await;
     let err = error_of(&outcome);
     assert!(err.starts_with("stage tools failed on win-build-"), "{err}");
     assert!(
@@ -96,24 +75,14 @@ async fn a_guest_whose_display_language_is_not_en_us_fails_the_tools_stage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_appx_package_that_blocks_generalize_fails_sysprep_before_it_runs() {
     let pipeline = wmco_pipeline("win", "{name}-fixed", "");
-    let env = BuildEnv::start(&pipeline, "").await;
-    let source = env
-        .sim
-        .admin()
-        .vm_by_name("win2022-base")
-        .expect("source")
-        .id;
-    env.sim
-        .admin()
-        .with_guest(&source, |g| {
-            g.install_appx_for_user(
-                "Microsoft.BingWeather",
-                "Microsoft.BingWeather_4.53.51922.0_x64__8wekyb3d8bbwe",
-                "WIN\\Administrator",
-            )
-        })
-        .expect("guest");
-    let (outcome, _) = env.build().await;
+    let (outcome, _) = build_with_source(&pipeline, |g| {
+        g.install_appx_for_user(
+            "Microsoft.BingWeather",
+            "Microsoft.BingWeather_4.53.51922.0_x64__8wekyb3d8bbwe",
+            "WIN\\Administrator",
+        )
+    })
+    .await;
     let err = error_of(&outcome);
     assert!(
         err.starts_with("stage sysprep failed on win-build-"),
@@ -191,7 +160,18 @@ fn offline_dir(file: &str, content: &str, summed: &str) -> tempfile::TempDir {
 const OPENSSH_CAB: &str = "OpenSSH-Server-Package~31bf3856ad364e35~amd64~~.cab";
 const DOCKER_ZIP: &str = "docker-24.0.7.zip";
 
-async fn air_gapped_build(pipeline: &str) -> (gild::pipeline::engine::BuildOutcome, Vec<String>) {
+async fn air_gapped_build(pipeline: &str) -> (BuildOutcome, Vec<String>) {
+    build_with_source(pipeline, |g| {
+        g.set_internet(gild::simulator::guest::Internet::None)
+    })
+    .await
+}
+
+/// Builds `pipeline` after `change` to the source VM's guest (the clone copies it).
+async fn build_with_source(
+    pipeline: &str,
+    change: impl FnOnce(&mut gild::simulator::guest::WindowsGuest),
+) -> (BuildOutcome, Vec<String>) {
     let env = BuildEnv::start(pipeline, "").await;
     let source = env
         .sim
@@ -199,16 +179,11 @@ async fn air_gapped_build(pipeline: &str) -> (gild::pipeline::engine::BuildOutco
         .vm_by_name("win2022-base")
         .expect("source")
         .id;
-    env.sim
-        .admin()
-        .with_guest(&source, |g| {
-            g.set_internet(gild::simulator::guest::Internet::None)
-        })
-        .expect("guest");
+    env.sim.admin().with_guest(&source, change).expect("guest");
     env.build().await
 }
 
-fn error_of(outcome: &gild::pipeline::engine::BuildOutcome) -> String {
+fn error_of(outcome: &BuildOutcome) -> String {
     outcome
         .error
         .as_ref()
