@@ -7,6 +7,7 @@
 
 mod facts;
 mod network;
+mod offline;
 mod openssh;
 mod os;
 mod runtime;

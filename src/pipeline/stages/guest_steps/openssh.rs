@@ -75,7 +75,13 @@ pub async fn openssh(b: &mut Build<'_>, o: &OpensshOptions) -> Result<String, St
             true,
         )?;
     }
-    run(b, &vm, "install-openssh.ps1", &[]).await?;
+    let mut args = Vec::new();
+    if let Some(local) = &o.offline_source {
+        let dir = super::offline::upload_source(b, &vm, "openssh.offline_source", local, "openssh")
+            .await?;
+        args.push(Arg::Value("SourceDir", dir));
+    }
+    run(b, &vm, "install-openssh.ps1", &args).await?;
     let guest_key = b.guest(&vm).path("administrators_authorized_keys.pub");
     let wanted: String = keys.iter().map(|k| format!("{k}\r\n")).collect();
     b.guest(&vm)

@@ -23,13 +23,32 @@ pub async fn container_runtime(
         Runtime::Containerd => "containerd",
         Runtime::None => "none",
     };
-    let result = run(
-        b,
-        &vm,
-        "install-container-runtime.ps1",
-        &[Arg::Value("Runtime", name.into())],
-    )
-    .await?;
+    let mut args = vec![Arg::Value("Runtime", name.into())];
+    let offline = match (&o.offline_source, runtime) {
+        (Some(local), Runtime::Docker | Runtime::Containerd) => {
+            let dir = super::offline::upload_source(
+                b,
+                &vm,
+                "container_runtime.offline_source",
+                local,
+                name,
+            )
+            .await?;
+            args.push(Arg::Value("SourceDir", dir));
+            true
+        }
+        _ => false,
+    };
+    let result = run(b, &vm, "install-container-runtime.ps1", &args).await?;
+    if offline {
+        let source = result.details["source"].as_str().unwrap_or("unknown");
+        b.checks.expect(
+            "runtime installed from the verified offline source",
+            "local (or already installed)",
+            source,
+            source == "local" || source == "already_installed",
+        )?;
+    }
     let reboot = result
         .details
         .get("reboot_required")

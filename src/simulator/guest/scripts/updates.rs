@@ -169,7 +169,7 @@ fn install(guest: &mut WindowsGuest, args: &BoundArgs, kbs: &[String]) -> Result
         if !tolerated {
             let each: Vec<String> = results
                 .iter()
-                .map(|r| format!("{} {} 0x{:08X}", r.update.kb, r.result_code, r.hresult))
+                .map(|r| format!("{} Failed 0x{:08X}", r.update.kb, r.hresult))
                 .collect();
             return Err(format!(
                 "Windows Update finished with result code {code}: {}",
