@@ -16,7 +16,9 @@
 //!   pull 101844 (2025) adds OVN's Geneve port 6081 to the exclusion;
 //! - a custom VXLAN port needs Windows support for it: KB4565351 (the
 //!   August 2020 update for 1903/1909, builds 18362/18363.1016); Windows
-//!   Server 2004 and 20H2 shipped after it (SPEC "Target versions").
+//!   Server 20H2 shipped after it; 2004 shipped before it and has the
+//!   same-day KB4566782 from build 19041.450 (SPEC "Target versions"
+//!   said both shipped after it; 2004's release date says otherwise).
 
 use super::machineset::rules;
 use super::machineset::{deepest, CheckOptions, Sink};
@@ -63,9 +65,15 @@ pub fn supports_custom_vxlan_port(b: ImageBuild) -> Result<(), String> {
             "build {b} is older than {}.1016, the KB4565351 update that adds custom VXLAN ports",
             b.build
         )),
-        build if build >= 19041 => Ok(()),
+        // 2004 shipped in May 2020, before the fix; its August 2020 update
+        // (KB4566782, the same Patch Tuesday as KB4565351) is 19041.450.
+        19041 if b.ubr >= 450 => Ok(()),
+        19041 => Err(format!(
+            "build {b} is older than 19041.450, the August 2020 update (KB4566782, KB4565351's counterpart for 2004) with custom VXLAN ports"
+        )),
+        build if build >= 19042 => Ok(()),
         _ => Err(format!(
-            "build {b} has no custom VXLAN port support (KB4565351 is for 1903/1909; Windows Server 2004/20H2 and later include it)"
+            "build {b} has no custom VXLAN port support (KB4565351 is for 1903/1909; Windows Server 2004 from 19041.450, 20H2 and later include it)"
         )),
     }
 }
@@ -341,7 +349,10 @@ mod tests {
     fn custom_vxlan_ports_need_kb4565351_or_a_later_release() {
         let b = |build, ubr| ImageBuild { build, ubr };
         assert!(supports_custom_vxlan_port(b(19042, 0)).is_ok());
-        assert!(supports_custom_vxlan_port(b(19041, 0)).is_ok());
+        assert!(supports_custom_vxlan_port(b(19041, 450)).is_ok());
+        assert!(supports_custom_vxlan_port(b(19041, 264))
+            .unwrap_err()
+            .contains("19041.450"));
         assert!(supports_custom_vxlan_port(b(18363, 1016)).is_ok());
         assert!(supports_custom_vxlan_port(b(18363, 1015))
             .unwrap_err()

@@ -36,12 +36,15 @@ pub struct OsBuild {
     pub min_ubr: u32,
 }
 
-/// Windows Server 2004 and 20H2 shipped after KB4565351 (August 2020, the
-/// custom-VXLAN-port fix for 1903/1909) and contain it: any revision will do.
+/// KB4565351 is the August 2020 cumulative update for 1903/1909 (18362/18363
+/// .1016) that makes a custom VXLAN port work. Windows Server 2004 shipped
+/// before it (May 2020, 19041.264): its same-day update is KB4566782, build
+/// 19041.450, so 2004 needs that revision. 20H2 shipped after it (October
+/// 2020, 19042.572) and contains the fix at any revision.
 const WS_2004: OsBuild = OsBuild {
     label: "Windows Server 2004",
     build: 19041,
-    min_ubr: 0,
+    min_ubr: 450,
 };
 const WS_20H2: OsBuild = OsBuild {
     label: "Windows Server 20H2",
@@ -184,6 +187,13 @@ mod tests {
     fn wmco_4_9_takes_20h2_at_any_revision_but_not_2019() {
         assert!(Target::Wmco4_9.accepts_os(19042, 0).is_ok());
         assert!(Target::Wmco4_9.accepts_os(17763, 9999).is_err());
+    }
+
+    #[test]
+    fn wmco_4_9_takes_2004_only_from_its_august_2020_update() {
+        assert!(Target::Wmco4_9.accepts_os(19041, 450).is_ok());
+        let err = Target::Wmco4_9.accepts_os(19041, 264).unwrap_err();
+        assert!(err.contains("19041.450"), "{err}");
     }
 
     #[test]

@@ -150,7 +150,7 @@ pub const VXLAN_PORT_OS_BUILD: Rule = rule(
     "vxlan-port-os-build",
     Error,
     "The Windows image's build cannot use a custom VXLAN port.",
-    "use Windows Server 2004/20H2 or later (1903/1909 need KB4565351, build 18362/18363.1016)",
+    "use Windows Server 20H2 or later, 2004 from build 19041.450 (1903/1909 need KB4565351, build 18362/18363.1016)",
 );
 
 // --online (vCenter look-ups; the diagnostics the online pass emits)

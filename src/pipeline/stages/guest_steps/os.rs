@@ -1,8 +1,8 @@
 //! The Windows the guest runs, checked against the target's row (SPEC
 //! "Target versions"): the OS build and its revision (UBR) — never a KB id,
 //! since cumulative updates supersede KB ids and Windows Update never
-//! offers an old one (KB4565351 for wmco-4.9 is builds 19041/19042 at any
-//! revision; KB5012637 for 2022 is 20348.681) — and, for WMCO targets, the
+//! offers an old one (KB4565351 for wmco-4.9 is 20H2 at any revision or 2004
+//! from 19041.450; KB5012637 for 2022 is 20348.681) — and, for WMCO targets, the
 //! display language en-US (WMCO supports no other; the display language of
 //! the account can differ from the install language once a language pack
 //! is added, so the install language alone proves nothing).
