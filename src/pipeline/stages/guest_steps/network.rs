@@ -26,15 +26,7 @@ pub async fn firewall(b: &mut Build<'_>, o: &FirewallOptions) -> Result<String, 
         b.checks.expect(
             format!("firewall rule {name}"),
             format!("inbound {proto} {port} enabled"),
-            rule.map_or("no rule".into(), |r| {
-                format!(
-                    "{} {} {} enabled={}",
-                    r.direction,
-                    r.protocol,
-                    r.port(),
-                    r.enabled()
-                )
-            }),
+            rule.map_or("no rule".into(), |r| r.describe()),
             rule.is_some_and(|r| {
                 r.protocol.eq_ignore_ascii_case(proto)
                     && r.port() == *port

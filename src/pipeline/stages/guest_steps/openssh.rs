@@ -110,15 +110,7 @@ pub async fn openssh(b: &mut Build<'_>, o: &OpensshOptions) -> Result<String, St
     b.checks.expect(
         "firewall open on TCP 22",
         "inbound TCP 22 enabled",
-        rule.map_or("no rule".into(), |r| {
-            format!(
-                "{} {} {} enabled={}",
-                r.direction,
-                r.protocol,
-                r.port(),
-                r.enabled()
-            )
-        }),
+        rule.map_or("no rule".into(), |r| r.describe()),
         rule.is_some_and(|r| r.port() == "22" && r.enabled()),
     )?;
     let keys_fact = &facts.authorized_keys;
