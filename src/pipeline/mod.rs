@@ -38,6 +38,7 @@ pub mod simulate;
 pub mod sshkey;
 pub mod stages;
 pub mod state;
+pub mod sums;
 pub mod target;
 pub mod templates;
 mod typed;

@@ -20,9 +20,8 @@ use crate::cluster::{kubeconfig, netplan};
 use crate::pipeline::config::KubernetesNodeOptions;
 use crate::pipeline::error::StageError;
 use crate::pipeline::guest::{sha256_hex, Arg};
-use sha2::{Digest, Sha256};
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use crate::pipeline::sums::{self, Listed};
+use std::path::Path;
 
 /// What start.ps1 needs beside it (install-kubernetes-node.ps1's `$Required`).
 pub const NODE_FILES: [&str; 7] = [
@@ -39,15 +38,6 @@ const INSTALL_DIR: &str = r"C:\k";
 /// Flannel's VXLAN port on Windows (seed 004: VNI 4096, Port 4789).
 const VXLAN_RULE: &str = "OverlayTraffic4789UDP";
 
-/// One file of the local folder, verified against SHA256SUMS.
-#[derive(Debug)]
-struct LocalFile {
-    /// As SHA256SUMS names it, with `/` between folders.
-    name: String,
-    path: PathBuf,
-    sha256: String,
-}
-
 pub async fn run(b: &mut Build<'_>, o: &KubernetesNodeOptions) -> Result<String, StageError> {
     let vm = b.require_vm()?;
     let plan_path = b.local_path(&o.netplan);
@@ -58,7 +48,7 @@ pub async fn run(b: &mut Build<'_>, o: &KubernetesNodeOptions) -> Result<String,
     };
     let dir = b.local_path(&o.binaries);
     // Before any upload: a mismatch must leave the guest untouched.
-    let files = verify_local(&dir)?;
+    let (files, manifest) = verify_local(&dir)?;
 
     let source = b.guest(&vm).path("k8s-node");
     let creds = &b.job.secrets.guest;
@@ -67,15 +57,14 @@ pub async fn run(b: &mut Build<'_>, o: &KubernetesNodeOptions) -> Result<String,
         .await
         .map_err(StageError::vsphere(format!("create {source} in the guest")))?;
     for f in &files {
-        let target = format!(r"{source}\{}", f.name.replace('/', "\\"));
+        let target = format!(r"{source}\{}", f.guest_name());
         b.client
             .upload_file(&vm, creds, &f.path, &target, true)
             .await
             .map_err(StageError::vsphere(format!("upload {}", f.path.display())))?;
     }
-    let sums = std::fs::read(dir.join("SHA256SUMS")).map_err(|e| input(&dir, e.to_string()))?;
     b.guest(&vm)
-        .upload(sums, &format!(r"{source}\SHA256SUMS"))
+        .upload(manifest.into_bytes(), &format!(r"{source}\SHA256SUMS"))
         .await?;
 
     let interface = o
@@ -99,7 +88,7 @@ pub async fn run(b: &mut Build<'_>, o: &KubernetesNodeOptions) -> Result<String,
     run_script(b, &vm, "install-kubernetes-node.ps1", &args).await?;
 
     for f in &files {
-        let installed = format!(r"{INSTALL_DIR}\{}", f.name.replace('/', "\\"));
+        let installed = format!(r"{INSTALL_DIR}\{}", f.guest_name());
         let bytes = b
             .client
             .download_bytes(&vm, &b.job.secrets.guest, &installed)
@@ -232,86 +221,22 @@ fn read_kubeconfig(path: &Path, allow_admin: bool) -> Result<Vec<u8>, StageError
 
 /// Every file SHA256SUMS in `dir` lists, hashed and compared; each of
 /// [`NODE_FILES`] must be listed. Names stay inside `dir`.
-fn verify_local(dir: &Path) -> Result<Vec<LocalFile>, StageError> {
-    let sums_path = dir.join("SHA256SUMS");
-    let text = std::fs::read_to_string(&sums_path).map_err(|e| {
-        input(
-            &sums_path,
-            format!("{e}; the folder needs a SHA256SUMS (`sha256sum FILES > SHA256SUMS`)"),
-        )
-    })?;
-    let mut files = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed = line
-            .split_at_checked(64)
-            .filter(|(hash, _)| hash.bytes().all(|c| c.is_ascii_hexdigit()))
-            .and_then(|(hash, rest)| {
-                let name = rest
-                    .strip_prefix("  ")
-                    .or_else(|| rest.strip_prefix(" *"))?;
-                Some((hash.to_ascii_lowercase(), name.trim().replace('\\', "/")))
-            })
-            .filter(|(_, name)| {
-                !name.is_empty()
-                    && !name.starts_with('/')
-                    && !name.contains(':')
-                    && name.split('/').all(|part| !part.is_empty() && part != "..")
-            });
-        let Some((want, name)) = parsed else {
-            return Err(input(
-                &sums_path,
-                format!(
-                    "line {}: expected `<sha256>  <file>` with a relative file name, got `{line}`",
-                    i + 1
-                ),
-            ));
-        };
-        let path = dir.join(&name);
-        let have = hash_file(&path).map_err(|e| input(&path, e.to_string()))?;
-        if have != want {
-            return Err(input(
-                &path,
-                format!("SHA-256 {have}, SHA256SUMS says {want}; nothing was uploaded"),
-            ));
-        }
-        files.push(LocalFile {
-            name,
-            path,
-            sha256: have,
-        });
-    }
+fn verify_local(dir: &Path) -> Result<(Vec<Listed>, String), StageError> {
+    let (files, manifest) = sums::verify_folder(dir)
+        .map_err(|e| input(&e.path, format!("{}; nothing was uploaded", e.reason)))?;
     if let Some(missing) = NODE_FILES
         .iter()
         .find(|n| !files.iter().any(|f| f.name.eq_ignore_ascii_case(n)))
     {
         return Err(input(
-            &sums_path,
+            &dir.join("SHA256SUMS"),
             format!(
                 "does not list {missing} (start.ps1 needs {})",
                 NODE_FILES.join(", ")
             ),
         ));
     }
-    Ok(files)
-}
-
-/// SHA-256 of a file, read in chunks (kubelet.exe is over 100 MB).
-fn hash_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    Ok((files, manifest))
 }
 
 #[cfg(test)]
@@ -361,7 +286,7 @@ mod tests {
     #[test]
     fn a_complete_folder_verifies() {
         let dir = folder(&node_files());
-        assert_eq!(verify_local(dir.path()).unwrap().len(), 7);
+        assert_eq!(verify_local(dir.path()).unwrap().0.len(), 7);
     }
 
     #[test]
