@@ -77,6 +77,12 @@ pub const FILE_MISSING: Rule = rule(
     "A file or folder the pipeline names does not exist.",
     "paths are relative to the pipeline file's folder; check the path",
 );
+pub const NODE_FILE_STAND_IN: Rule = rule(
+    "pipeline-node-file-stand-in",
+    Warning,
+    "A Kubernetes node file named .exe is not a Windows executable (no MZ header): a stand-in, or a damaged download.",
+    "put the release binaries in the folder (see pipelines/k8s-node/README.md) and regenerate SHA256SUMS",
+);
 pub const VCENTER: Rule = rule("pipeline-vcenter", Error, "The vCenter URL or TLS settings are malformed or contradictory.",
     "use https://HOST/ without credentials in it; give at most one of ca_file, thumbprint (SHA-256, hex) and insecure");
 pub const INSECURE: Rule = rule(
@@ -162,6 +168,7 @@ pub const RULES: &[Rule] = &[
     SECRET_SOURCE,
     SECRET_UNSET,
     FILE_MISSING,
+    NODE_FILE_STAND_IN,
     VCENTER,
     INSECURE,
     PLACEMENT,

@@ -226,3 +226,55 @@ fn validate_names_a_missing_node_folder_or_plan_at_its_field() {
         "{found:?}"
     );
 }
+
+/// The shipped node files are text stand-ins: `gild validate` says so (a
+/// warning, so the shipped pipeline still validates), and stops saying it
+/// once every `.exe` is a Windows executable.
+#[test]
+fn validate_warns_when_a_node_exe_is_not_a_windows_executable() {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let path = format!("{repo}/pipelines/k8s-flannel-node.yaml");
+    let mut vars = gild::pipeline::Vars::empty();
+    vars.set("GILD_VCENTER_URL", "https://vcenter.example/")
+        .set("GILD_VCENTER_USER", "gild@vsphere.local");
+    let stand_ins = |text: String| {
+        gild::pipeline::validate::check_text(
+            Path::new(&path),
+            text,
+            &vars,
+            gild::pipeline::validate::Options::default(),
+        )
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.rule_id == "pipeline-node-file-stand-in")
+        .collect::<Vec<_>>()
+    };
+    let shipped = stand_ins(std::fs::read_to_string(&path).unwrap());
+    assert_eq!(shipped.len(), 1, "{shipped:#?}");
+    assert_eq!(shipped[0].severity, gild::report::Severity::Warning);
+    for exe in [
+        "kubelet.exe",
+        "kube-proxy.exe",
+        "flanneld.exe",
+        "cni/win-overlay.exe",
+    ] {
+        assert!(shipped[0].message.contains(exe), "{}", shipped[0].message);
+    }
+    assert!(!shipped[0].message.contains("start.ps1"));
+
+    // The same folder with a DOS header in front of every file.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = node_folder(dir.path());
+    let mut sums = String::new();
+    for name in NODE_FILES {
+        let bytes = format!("MZ\u{90}\0 {name}");
+        std::fs::write(bin.join(name), &bytes).unwrap();
+        sums.push_str(&format!("{}  {name}\n", sha256_hex(bytes.as_bytes())));
+    }
+    std::fs::write(bin.join("SHA256SUMS"), sums).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "binaries: k8s-node/bin",
+        &format!("binaries: {}", bin.display()),
+    );
+    assert!(stand_ins(text).is_empty());
+}

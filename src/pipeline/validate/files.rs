@@ -98,8 +98,49 @@ pub(super) fn check(f: &mut Findings<'_>) {
             }
         }
     }
+    for (i, stage) in p.stages.iter().enumerate() {
+        if let StageConfig::KubernetesNode(o) = stage {
+            let field = format!("stages[{i}].binaries");
+            if !missing.contains(&field) {
+                stand_ins(f, &field, &loaded.resolve_path(&o.binaries));
+            }
+        }
+    }
     if p.unattend.is_some() && !missing.iter().any(|m| m.starts_with("unattend.")) {
         answer_file(f);
+    }
+}
+
+/// Windows executables start with the DOS header's `MZ`: a `.exe` that does
+/// not cannot run on the node, and is most likely the stand-in shipped so
+/// the pipeline builds on the simulator. A warning, not an error, so the
+/// shipped pipeline still validates; the stage itself checks hashes only.
+fn stand_ins(f: &mut Findings<'_>, field: &str, dir: &Path) {
+    let Ok((listed, _)) = crate::pipeline::sums::verify_folder(dir) else {
+        return; // The stage reports a bad SHA256SUMS with its line.
+    };
+    let not_pe: Vec<&str> = listed
+        .iter()
+        .filter(|l| l.name.to_ascii_lowercase().ends_with(".exe"))
+        .filter(|l| {
+            let mut head = [0u8; 2];
+            std::fs::File::open(&l.path)
+                .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut head))
+                .map_or(true, |_| &head != b"MZ")
+        })
+        .map(|l| l.name.as_str())
+        .collect();
+    if !not_pe.is_empty() {
+        f.at(
+            rules::NODE_FILE_STAND_IN,
+            field,
+            format!(
+                "{field}: {} in {} {} not a Windows executable (no MZ header)",
+                not_pe.join(", "),
+                dir.display(),
+                if not_pe.len() == 1 { "is" } else { "are" }
+            ),
+        );
     }
 }
 
