@@ -114,7 +114,8 @@ pub fn verify_folder(dir: &Path) -> Result<(Vec<Listed>, String), SumsError> {
     Ok((files, text))
 }
 
-fn hash_file(path: &Path) -> std::io::Result<String> {
+/// SHA-256 of a file, read in chunks.
+pub fn hash_file(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];

@@ -87,18 +87,23 @@ pub async fn run(b: &mut Build<'_>, o: &KubernetesNodeOptions) -> Result<String,
     }
     run_script(b, &vm, "install-kubernetes-node.ps1", &args).await?;
 
-    for f in &files {
+    // Read back to disk, not memory: kubelet.exe alone is over 100 MB.
+    let scratch = tempfile::tempdir().map_err(|e| {
+        input(
+            &std::env::temp_dir(),
+            format!("a folder for the read-back: {e}"),
+        )
+    })?;
+    for (i, f) in files.iter().enumerate() {
         let installed = format!(r"{INSTALL_DIR}\{}", f.guest_name());
-        let bytes = b
-            .client
-            .download_bytes(&vm, &b.job.secrets.guest, &installed)
+        let local = scratch.path().join(i.to_string());
+        b.client
+            .download_file(&vm, &b.job.secrets.guest, &installed, &local)
             .await
             .map_err(StageError::vsphere(format!("read {installed} back")))?;
-        b.checks.expect_eq(
-            format!("{installed} SHA-256"),
-            &f.sha256,
-            sha256_hex(&bytes),
-        )?;
+        let have = sums::hash_file(&local).map_err(|e| input(&local, e.to_string()))?;
+        b.checks
+            .expect_eq(format!("{installed} SHA-256"), &f.sha256, have)?;
     }
     let facts = collect_facts(b, &vm).await?;
     let (observed, open) = vxlan_rule(&facts);
