@@ -38,6 +38,10 @@ pub struct Timing {
     /// Rename/Destroy VI tasks stay `running` this long.
     #[serde(with = "duration_text")]
     pub task: Duration,
+    /// How often vmtoolsd re-reads tools.conf, so an edit (exclude-nics)
+    /// reaches vCenter only on the next tick; zero re-reads on every look.
+    #[serde(with = "duration_text")]
+    pub tools_conf_poll: Duration,
 }
 
 impl Timing {
@@ -53,6 +57,7 @@ impl Timing {
             sysprep: Duration::ZERO,
             process_default: Duration::ZERO,
             task: Duration::ZERO,
+            tools_conf_poll: Duration::ZERO,
         }
     }
 
@@ -68,6 +73,7 @@ impl Timing {
             sysprep: Duration::from_secs(60),
             process_default: Duration::from_secs(1),
             task: Duration::from_secs(1),
+            tools_conf_poll: crate::simulator::guest::TOOLS_CONF_POLL,
         }
     }
 

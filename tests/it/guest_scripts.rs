@@ -6,8 +6,8 @@
 
 use crate::guest_model::{guest, read_text, result, run, run_script, run_update, upload};
 use gild::simulator::guest::{
-    DnsRecord, FileBlob, FirewallRule, GuestOs, Internet, Protocol, ServiceStatus, WindowsGuest,
-    POWERSHELL_PATH, TOOLS_CONF_PATH,
+    DnsRecord, FileBlob, FirewallRule, GuestOs, GuestTiming, Internet, Protocol, ServiceStatus,
+    WindowsGuest, POWERSHELL_PATH, TOOLS_CONF_PATH, TOOLS_CONF_POLL,
 };
 use sha2::{Digest, Sha256};
 
@@ -159,6 +159,44 @@ fn tools_pick_up_a_repaired_tools_conf_on_their_timer_without_a_restart() {
     assert!(read_text(&g, TOOLS_CONF_PATH).contains("exclude-nics=\r\n"));
     g.poll_tools_conf(tokio::time::Instant::now());
     assert_eq!(g.tools_reported_adapters().len(), 2);
+}
+
+#[test]
+fn on_an_hns_node_a_repaired_tools_conf_reports_the_lease_from_the_next_re_read_on() {
+    let mut g = guest();
+    g.set_timing(GuestTiming {
+        tools_conf_poll: TOOLS_CONF_POLL,
+        ..GuestTiming::default()
+    });
+    g.create_hns_network();
+    g.boot();
+    let t0 = tokio::time::Instant::now();
+    g.poll_tools_conf(t0);
+    // Tools' default exclude list hides vEthernet (Ethernet0), which holds the lease.
+    assert_eq!(g.lease_adapter(), "vEthernet (Ethernet0)");
+    assert!(!g.lease_reported());
+    let outcome = run_script(
+        &mut g,
+        "repair-tools-conf.ps1",
+        r"-ResultPath C:\gild\t.json",
+    );
+    assert!(!outcome.tools_restarted);
+    g.poll_tools_conf(t0 + TOOLS_CONF_POLL - std::time::Duration::from_millis(1));
+    assert!(!g.lease_reported(), "seen before Tools re-read tools.conf");
+    g.poll_tools_conf(t0 + TOOLS_CONF_POLL);
+    assert!(g.lease_reported());
+}
+
+#[test]
+fn a_tools_conf_without_the_line_is_not_enough_on_windows() {
+    // No exclude-nics at all means Tools' own default, vEthernet*.
+    let mut g = guest();
+    g.create_hns_network();
+    g.write_file(TOOLS_CONF_PATH, FileBlob::from("[guestinfo]\r\n"), true)
+        .unwrap();
+    g.boot();
+    g.poll_tools_conf(tokio::time::Instant::now());
+    assert!(!g.lease_reported());
 }
 
 #[test]

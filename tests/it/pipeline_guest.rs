@@ -234,3 +234,21 @@ async fn a_tampered_offline_file_fails_the_stage_before_anything_is_uploaded() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_source_whose_address_sits_on_an_hns_adapter_tools_conf_makes_it_reportable() {
+    // Tools' default exclude-nics hides vEthernet (Ethernet0), which holds
+    // the lease; the tools_conf stage's `exclude-nics=` makes vCenter see it.
+    let pipeline = wmco_pipeline("win", "{name}-fixed", "");
+    let (outcome, lines) = build_with_source(&pipeline, |g| g.create_hns_network()).await;
+    ok(&outcome, &lines);
+
+    let without = pipeline.replace("  - stage: tools_conf\n", "").replace(
+        "  - stage: network\n",
+        "  - stage: network\n    timeout: 1s\n",
+    );
+    let (outcome, _) = build_with_source(&without, |g| g.create_hns_network()).await;
+    let err = error_of(&outcome);
+    assert!(err.starts_with("stage network failed"), "{err}");
+    assert!(err.contains("IPv4 address reported"), "{err}");
+}

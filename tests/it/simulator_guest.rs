@@ -420,3 +420,74 @@ async fn upload_larger_than_announced_is_refused() {
     let id = gild::vsphere::wire::VmId::new(vm.as_str());
     assert!(h.sim.admin().guest_file(&id, r"C:\liar.txt").is_none());
 }
+
+// ---------- tools.conf exclude-nics and what vCenter reports ----------
+
+/// A powered-on clone whose address sits on an HNS vSwitch's host adapter
+/// (`vEthernet (Ethernet0)`), as on a node where hybrid-overlay has run.
+async fn hns_node(h: &Harness, name: &str) -> (String, gild::vsphere::wire::VmId) {
+    let vm = h.powered_clone(name).await;
+    let id = gild::vsphere::wire::VmId::new(vm.as_str());
+    h.sim.admin().with_guest(&id, |g| g.create_hns_network());
+    (vm, id)
+}
+
+async fn reported_address(h: &Harness, vm: &str) -> (Option<String>, usize) {
+    let (status, id) = h.get(&format!("/api/vcenter/vm/{vm}/guest/identity")).await;
+    assert_eq!(status, StatusCode::OK, "{id}");
+    let (_, nics) = h
+        .get(&format!("/api/vcenter/vm/{vm}/guest/networking/interfaces"))
+        .await;
+    let addresses = nics[0]["ip"]["ip_addresses"].as_array().map_or(0, Vec::len);
+    (id["ip_address"].as_str().map(str::to_string), addresses)
+}
+
+fn repair_tools_conf(h: &Harness, id: &gild::vsphere::wire::VmId) {
+    let exit = h.sim.admin().with_guest(id, |g| {
+        crate::guest_model::run_script(g, "repair-tools-conf.ps1", r"-ResultPath C:\gild\t.json")
+            .exit_code
+    });
+    assert_eq!(exit, Some(0));
+}
+
+#[tokio::test]
+async fn default_tools_conf_hides_the_hns_adapters_address_until_exclude_nics_is_emptied() {
+    let h = Harness::default().await;
+    let (vm, id) = hns_node(&h, "hns-inst").await;
+    // Tools report the guest, but its only address is on an excluded NIC.
+    assert_eq!(reported_address(&h, &vm).await, (None, 0));
+    repair_tools_conf(&h, &id);
+    // Instant timing re-reads tools.conf on every look.
+    let (ip, addresses) = reported_address(&h, &vm).await;
+    assert!(
+        ip.as_deref().is_some_and(|ip| ip.starts_with("10.20.30.")),
+        "{ip:?}"
+    );
+    assert_eq!(addresses, 1);
+}
+
+#[tokio::test]
+async fn a_repaired_tools_conf_is_not_reported_before_tools_re_read_it() {
+    // The re-read is an hour away, so "not yet" is certain without sleeping;
+    // the tick itself is covered in guest_scripts with explicit instants.
+    let timing = Timing {
+        tools_conf_poll: Duration::from_secs(3600),
+        ..Timing::instant()
+    };
+    let h = Harness::with_timing(timing).await;
+    let (vm, id) = hns_node(&h, "hns-slow").await;
+    assert_eq!(reported_address(&h, &vm).await, (None, 0));
+    repair_tools_conf(&h, &id);
+    assert_eq!(reported_address(&h, &vm).await, (None, 0));
+    let tools_running = h.sim.admin().with_guest(&id, |g| g.vmtools_running());
+    assert_eq!(tools_running, Some(true), "no restart was needed or made");
+}
+
+#[tokio::test]
+async fn without_an_hns_adapter_the_default_tools_conf_still_reports_the_address() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("plain").await;
+    let (ip, addresses) = reported_address(&h, &vm).await;
+    assert!(ip.is_some());
+    assert_eq!(addresses, 1);
+}

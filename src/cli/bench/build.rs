@@ -125,6 +125,7 @@ fn scaled(scale: u32) -> Timing {
         sysprep: r.sysprep / s,
         process_default: r.process_default / s,
         task: r.task / s,
+        tools_conf_poll: r.tools_conf_poll / s,
     }
 }
 

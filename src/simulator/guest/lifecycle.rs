@@ -9,6 +9,9 @@ use super::{openssh, scripts, tools_conf, GuestError, GuestOs, Protocol, Windows
 use super::{GuestPath, TOOLS_CONF_PATH};
 use tokio::time::Instant;
 
+/// The host adapter Windows creates for an external vSwitch on Ethernet0.
+const HNS_HOST_ADAPTER: &str = "vEthernet (Ethernet0)";
+
 impl WindowsGuest {
     // ---------- configuration state (read) ----------
 
@@ -81,11 +84,14 @@ impl WindowsGuest {
         self.services.is_running("VMTools")
     }
 
-    /// The guest's network adapters: the VM's NIC, and once Docker runs with
-    /// the Containers feature, the `vEthernet (nat)` adapter of its default
-    /// HNS network.
+    /// The guest's network adapters: the VM's NIC, the host adapter of an
+    /// HNS external vSwitch on it, and once Docker runs with the Containers
+    /// feature, the `vEthernet (nat)` adapter of its default HNS network.
     pub fn network_adapters(&self) -> Vec<String> {
         let mut nics = vec!["Ethernet0".to_string()];
+        if self.hns_vswitch {
+            nics.push(HNS_HOST_ADAPTER.into());
+        }
         if self.features.state(scripts::CONTAINERS_FEATURE) == Some(FeatureState::Installed)
             && self.services.is_running("docker")
         {
@@ -100,7 +106,36 @@ impl WindowsGuest {
         tools_conf::reported_adapters(&self.network_adapters(), &self.tools_conf_loaded)
     }
 
+    /// The adapter holding the VM's DHCP lease: Ethernet0, or the vSwitch's
+    /// host adapter once an HNS network took Ethernet0's IP configuration.
+    pub fn lease_adapter(&self) -> &'static str {
+        if self.hns_vswitch {
+            HNS_HOST_ADAPTER
+        } else {
+            "Ethernet0"
+        }
+    }
+
+    /// Whether Tools report the adapter holding the lease, i.e. whether
+    /// vCenter can see the VM's address at all.
+    pub fn lease_reported(&self) -> bool {
+        let lease = self.lease_adapter();
+        self.tools_reported_adapters().iter().any(|n| n == lease)
+    }
+
     // ---------- test and fault knobs ----------
+
+    /// What an HNS network bound to the VM's NIC does (the L2bridge/overlay
+    /// network hybrid-overlay creates on a WMCO node, `New-HnsNetwork` on a
+    /// Flannel node): Windows puts an external vSwitch on Ethernet0 and
+    /// moves its address to the host adapter `vEthernet (Ethernet0)`
+    /// ("transfers the addresses and configuration that the physical
+    /// Network Adapter previously had ... to the new synthetic network
+    /// adapter", Yale ITS, "Hyper-V networking"). With Tools' default
+    /// `vEthernet*` exclusion vCenter then sees no address for the VM.
+    pub fn create_hns_network(&mut self) {
+        self.hns_vswitch = true;
+    }
 
     /// The sysprep-failure fault: while set, sysprep fails and writes setuperr.log.
     pub fn set_sysprep_failure(&mut self, fail: bool) {
@@ -205,14 +240,28 @@ impl WindowsGuest {
         self.services.stop_all();
     }
 
-    /// vmtoolsd's tools.conf timer: while Tools run, the file is re-read
-    /// once `tools_conf_poll` has passed since the last look.
+    /// vmtoolsd's tools.conf timer: while Tools run, the file is re-read on
+    /// ticks `tools_conf_poll` apart, counted from the first look after
+    /// boot (a GLib timeout source in services/vmtoolsd/mainLoop.c). SIM-CORE
+    /// calls this whenever it settles the VM; the file only changes through
+    /// guest calls, which settle first, so re-reading at the first look after
+    /// a tick reads what the tick itself would have. An edit thus reaches
+    /// [`Self::tools_reported_adapters`] at the next tick, never before.
     pub fn poll_tools_conf(&mut self, now: Instant) {
         if !self.vmtools_running() {
             return;
         }
+        let every = self.timing.tools_conf_poll;
         match self.tools_conf_polled {
-            Some(last) if now.saturating_duration_since(last) < self.timing.tools_conf_poll => {}
+            Some(last) if !every.is_zero() => {
+                let ticks = now.saturating_duration_since(last).as_nanos() / every.as_nanos();
+                if ticks > 0 {
+                    self.load_tools_conf();
+                    // Keep the tick grid rather than restarting it at `now`.
+                    let step = u32::try_from(ticks).unwrap_or(u32::MAX);
+                    self.tools_conf_polled = Some(last + every * step);
+                }
+            }
             _ => {
                 self.load_tools_conf();
                 self.tools_conf_polled = Some(now);

@@ -169,6 +169,9 @@ pub struct WindowsGuest {
     /// The tools.conf text vmtoolsd loaded, and when it last looked.
     tools_conf_loaded: String,
     tools_conf_polled: Option<tokio::time::Instant>,
+    /// An HNS network with an external vSwitch on Ethernet0 exists, so the
+    /// lease lives on `vEthernet (Ethernet0)` (see `create_hns_network`).
+    hns_vswitch: bool,
     process_log: Vec<String>,
     password_on_command_line: bool,
 }
@@ -203,6 +206,7 @@ impl WindowsGuest {
             last_boot: None,
             tools_conf_loaded: tools_conf::DEFAULT_TOOLS_CONF.to_string(),
             tools_conf_polled: None,
+            hns_vswitch: false,
             process_log: Vec::new(),
             password_on_command_line: false,
         };

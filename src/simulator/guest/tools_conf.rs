@@ -22,11 +22,21 @@ exclude-nics=vEthernet*,veth*,docker*,cali*,flannel*
 /// takes effect without restarting the service.
 pub const CONF_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// What Windows Tools exclude when tools.conf sets no `exclude-nics`:
+/// `GUESTINFO_DEFAULT_IFACE_EXCLUDES` is `"vEthernet*"` under `_WIN32`
+/// (open-vm-tools services/plugins/guestInfo/guestInfoServer.c). So a guest
+/// without the line hides every Hyper-V/HNS host adapter from vCenter.
+pub const DEFAULT_EXCLUDES: &str = "vEthernet*";
+
 /// The NICs vmtoolsd reports, given the tools.conf it has loaded: those not
-/// matching any `exclude-nics` pattern (`*` and `?` wildcards).
+/// matching any `exclude-nics` pattern (`*` and `?` wildcards). A missing
+/// key means [`DEFAULT_EXCLUDES`]; a present but empty one means nothing is
+/// excluded — `GuestInfoSetConfigList` (guestInfoServer.c) reads the key
+/// with the default and builds no pattern list from an empty string, which
+/// is why WMCO asks for `exclude-nics=` rather than for no line at all.
 pub fn reported_adapters(adapters: &[String], loaded_conf: &str) -> Vec<String> {
     let patterns: Vec<String> = exclude_nics(loaded_conf)
-        .unwrap_or_default()
+        .unwrap_or_else(|| DEFAULT_EXCLUDES.to_string())
         .split(',')
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty())
@@ -169,6 +179,19 @@ mod tests {
         assert_eq!(reported_adapters(&nics, &repair(DEFAULT_TOOLS_CONF)), nics);
         assert!(wildcard("veth?r*", "vEthernet (nat)"));
         assert!(!wildcard("veth", "vEthernet"));
+    }
+
+    #[test]
+    fn without_an_exclude_nics_line_windows_tools_still_exclude_vethernet() {
+        let nics = vec!["Ethernet0".to_string(), "vEthernet (Ethernet0)".to_string()];
+        assert_eq!(
+            reported_adapters(&nics, "[logging]\nlog = false\n"),
+            vec!["Ethernet0"]
+        );
+        assert_eq!(
+            reported_adapters(&nics, "[guestinfo]\nexclude-nics=\n"),
+            nics
+        );
     }
 
     #[test]

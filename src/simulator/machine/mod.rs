@@ -244,7 +244,7 @@ impl Machine {
             sysprep: timing.sysprep,
             script: timing.process_default,
             max_shutdown_delay: timing.guest_shutdown,
-            tools_conf_poll: crate::simulator::guest::TOOLS_CONF_POLL,
+            tools_conf_poll: timing.tools_conf_poll,
         });
     }
 
@@ -340,12 +340,21 @@ impl Machine {
         }
     }
 
-    /// The guest's reported IPv4 address, once tools have reported for `ip_assign`.
+    /// Whether Tools have sent their first guest report (identity, NICs):
+    /// `ip_assign` after they started.
+    pub fn guest_reported(&self, now: Instant) -> bool {
+        self.boot.as_ref().is_some_and(|boot| {
+            self.tools_running(now)
+                && now >= boot.at + self.timing.tools_start + self.timing.ip_assign
+        })
+    }
+
+    /// The guest's IPv4 address as vCenter shows it: once Tools have
+    /// reported, and only while the adapter holding it is not excluded by
+    /// the tools.conf vmtoolsd last loaded (`tools_reported_adapters`).
     pub fn guest_ip(&self, now: Instant, subnet: [u8; 3]) -> Option<String> {
         let boot = self.boot.as_ref()?;
-        if !self.tools_running(now)
-            || now < boot.at + self.timing.tools_start + self.timing.ip_assign
-        {
+        if !self.guest_reported(now) || !self.guest.lease_reported() {
             return None;
         }
         Some(if boot.faults.apipa {

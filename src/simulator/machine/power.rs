@@ -203,5 +203,10 @@ impl Machine {
             }
         }
         self.processes.settle(now);
+        if self.tools_running(now) {
+            // vmtoolsd's own timer: what it reports follows tools.conf only
+            // from its next re-read (Timing::tools_conf_poll).
+            self.guest.poll_tools_conf(now);
+        }
     }
 }

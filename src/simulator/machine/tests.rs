@@ -237,3 +237,32 @@ fn names_have_one_to_eighty_characters() {
     vm.rename(&"x".repeat(80)).unwrap();
     assert_eq!(vm.name(), "x".repeat(80));
 }
+
+#[test]
+fn a_tools_conf_edit_reaches_the_reported_address_at_tools_next_re_read_under_realistic_timing() {
+    use crate::simulator::guest::{FileBlob, TOOLS_CONF_PATH, TOOLS_CONF_POLL};
+    let timing = Timing {
+        tools_conf_poll: Timing::realistic().tools_conf_poll,
+        ..Timing::instant()
+    };
+    let t0 = Instant::now();
+    let mut vm = base_vm(timing, t0);
+    vm.guest_mut().create_hns_network();
+    vm.power_on(t0, BootFaults::default()).unwrap();
+    let subnet = [10, 0, 0];
+    vm.settle(t0);
+    assert_eq!(vm.guest_ip(t0, subnet), None, "vEthernet* is excluded");
+    vm.guest_mut()
+        .write_file(
+            TOOLS_CONF_PATH,
+            FileBlob::from("[guestinfo]\r\nexclude-nics=\r\n"),
+            true,
+        )
+        .unwrap();
+    let almost = t0 + TOOLS_CONF_POLL - Duration::from_millis(1);
+    vm.settle(almost);
+    assert_eq!(vm.guest_ip(almost, subnet), None, "not re-read yet");
+    let tick = t0 + TOOLS_CONF_POLL;
+    vm.settle(tick);
+    assert_eq!(vm.guest_ip(tick, subnet).as_deref(), Some("10.0.0.120"));
+}

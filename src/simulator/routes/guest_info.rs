@@ -39,15 +39,21 @@ fn with_tools<'w>(world: &'w World, vm: &str) -> ApiResult<&'w Machine> {
     Ok(m)
 }
 
-/// The guest's address, or 503 until tools have reported one.
-fn reported_ip(world: &World, vm: &str) -> ApiResult<String> {
+/// The guest's address, or 503 until tools have reported their identity.
+/// Once they have, an address on an excluded NIC (tools.conf
+/// `exclude-nics`) is simply absent: `ip_address` is optional in
+/// VcenterVmGuestIdentityInfo (vcenter.json 7.0.3: "If unset the guest
+/// does not have an IP address").
+fn reported_ip(world: &World, vm: &str) -> ApiResult<Option<String>> {
     let m = with_tools(world, vm)?;
-    m.guest_ip(Instant::now(), world.subnet).ok_or_else(|| {
-        ApiError::new(
+    let now = Instant::now();
+    if !m.guest_reported(now) {
+        return Err(ApiError::new(
             crate::vsphere::wire::ErrorType::ServiceUnavailable,
             format!("The guest of {vm} has not reported its identity yet"),
-        )
-    })
+        ));
+    }
+    Ok(m.guest_ip(now, world.subnet))
 }
 
 async fn identity(
@@ -67,7 +73,7 @@ async fn identity(
             args: vec![],
         },
         host_name: m.guest().hostname().to_string(),
-        ip_address: Some(ip),
+        ip_address: ip,
     }))
 }
 
