@@ -219,7 +219,9 @@ async fn run_stages(
                 });
             }
         };
-        build.persist(state)?;
+        // What the stage learnt and its record go to disk in one write:
+        // each write is flushed to disk (several ms), and one write cannot
+        // leave the record without the progress it stands on.
         match outcome {
             Ok(summary) => {
                 let rec = record(
@@ -230,7 +232,7 @@ async fn run_stages(
                     checks,
                 );
                 reporter.stage_finished(name, &rec, false);
-                state.record_stage(rec)?;
+                state.record_stage_with(build.progress(), rec)?;
             }
             Err(source) => {
                 let rec = record(
@@ -241,7 +243,7 @@ async fn run_stages(
                     checks,
                 );
                 reporter.stage_finished(name, &rec, false);
-                state.record_stage(rec)?;
+                state.record_stage_with(build.progress(), rec)?;
                 return Err(BuildError::Stage {
                     stage: stage_name,
                     vm: build.vm_label(),

@@ -457,6 +457,24 @@ impl BuildState {
     /// build VM is recorded by name before the clone is asked for, so a
     /// crash in between still leaves the name `gild cleanup` looks for.
     pub fn sync(&mut self, progress: Progress) -> Result<(), StateError> {
+        if self.take_progress(progress) {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// [`BuildState::sync`] and [`BuildState::record_stage`] in one write.
+    pub fn record_stage_with(
+        &mut self,
+        progress: Progress,
+        record: StageRecord,
+    ) -> Result<(), StateError> {
+        self.take_progress(progress);
+        self.record_stage(record)
+    }
+
+    /// Takes `progress` in; whether anything changed.
+    fn take_progress(&mut self, progress: Progress) -> bool {
         let Progress {
             inventory,
             build_vm,
@@ -467,14 +485,13 @@ impl BuildState {
             || self.data.build_vm != build_vm
             || self.data.template != template
             || self.data.facts != facts;
-        if !changed {
-            return Ok(());
+        if changed {
+            self.data.inventory = inventory;
+            self.data.build_vm = build_vm;
+            self.data.template = template;
+            self.data.facts = facts;
         }
-        self.data.inventory = inventory;
-        self.data.build_vm = build_vm;
-        self.data.template = template;
-        self.data.facts = facts;
-        self.save()
+        changed
     }
 
     pub fn set_build_vm(&mut self, vm: VmRecord) -> Result<(), StateError> {
@@ -686,6 +703,32 @@ mod tests {
         assert_eq!(back.data().status, BuildStatus::Succeeded);
         assert!(back.data().lock.is_none());
         assert!(back.data().leftover_vm().is_none());
+    }
+
+    #[test]
+    fn a_stage_record_and_the_progress_before_it_are_written_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path(), "p");
+        let mut s = store.begin(new_build("b1"), StartMode::Fresh).unwrap();
+        let progress = Progress {
+            facts: Facts {
+                ip_address: Some("10.0.0.7".into()),
+                ..Facts::default()
+            },
+            ..Progress::default()
+        };
+        let record = StageRecord {
+            stage: "network".into(),
+            status: StageStatus::Passed,
+            started: Utc::now(),
+            duration_ms: 5,
+            message: "ok".into(),
+            checks: vec![],
+        };
+        s.record_stage_with(progress, record).unwrap();
+        let back = BuildState::open(s.path()).unwrap();
+        assert!(back.passed("network"));
+        assert_eq!(back.data().facts.ip_address.as_deref(), Some("10.0.0.7"));
     }
 
     #[test]

@@ -249,7 +249,11 @@ impl Client {
 
     /// Polls `check` until it yields a value or `deadline` has passed
     /// (then a [`VsphereError::Deadline`] naming `what`), pausing as
-    /// [`poll_pause`] says.
+    /// [`poll_pause`] says, the first look included: every caller has just
+    /// started what it waits for (a task, a guest process, a power-on, a
+    /// reboot), which is never over the moment it began, so a look at once
+    /// is a request that only ever answers "not yet". What ends within the
+    /// first pause is seen a quarter interval after it began.
     /// Errors from `check` end the wait: each call in it has already had
     /// the transport's retries, so an error here is vCenter's answer.
     pub(crate) async fn poll_until<T, F, Fut>(
@@ -264,6 +268,8 @@ impl Client {
     {
         let started = Instant::now();
         loop {
+            let left = deadline.saturating_sub(started.elapsed());
+            tokio::time::sleep(self.poll_pause(started.elapsed()).min(left)).await;
             if let Some(v) = check().await? {
                 return Ok(v);
             }
@@ -273,8 +279,6 @@ impl Client {
                     after: deadline,
                 });
             }
-            let left = deadline.saturating_sub(started.elapsed());
-            tokio::time::sleep(self.poll_pause(started.elapsed()).min(left)).await;
         }
     }
 

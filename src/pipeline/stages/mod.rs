@@ -85,7 +85,12 @@ impl<'a> Build<'a> {
     }
 
     pub fn persist(&self, state: &mut super::state::BuildState) -> Result<(), StateError> {
-        state.sync(Progress {
+        state.sync(self.progress())
+    }
+
+    /// What the build has learnt so far, as the state file keeps it.
+    pub fn progress(&self) -> Progress {
+        Progress {
             inventory: self.inventory.clone(),
             build_vm: Some(VmRecord {
                 id: self.vm.as_ref().map(|v| v.to_string()),
@@ -94,7 +99,7 @@ impl<'a> Build<'a> {
             }),
             template: self.template.clone(),
             facts: self.facts.clone(),
-        })
+        }
     }
 
     pub fn vm(&self) -> Option<&VmId> {

@@ -59,6 +59,10 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
     let deadline = Instant::now() + budget;
     let started = Instant::now();
     loop {
+        // Sysprep runs for minutes: the first look waits a pause too (see
+        // `Client::poll_until`).
+        let pause = b.client.poll_pause(started.elapsed());
+        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
         let power = b
             .client
             .power(&vm)
@@ -106,8 +110,6 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
                 )
                 .map(|_| String::new());
         }
-        let pause = b.client.poll_pause(started.elapsed());
-        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
 }
 

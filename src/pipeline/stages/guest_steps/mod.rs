@@ -68,7 +68,13 @@ pub(crate) async fn run(
 /// Reboots the guest and waits until it is back: Tools running and guest
 /// operations ready again, and collect-facts reporting a new boot (a later
 /// boot time where the guest reports one; no reboot pending otherwise).
-pub(crate) async fn reboot_and_wait(b: &mut Build<'_>, vm: &VmId) -> Result<(), StageError> {
+/// Returns the new boot's facts: they are already an independent read-out
+/// taken after the reboot, so a caller that checks the guest next uses
+/// them instead of running collect-facts again.
+pub(crate) async fn reboot_and_wait(
+    b: &mut Build<'_>,
+    vm: &VmId,
+) -> Result<GuestFacts, StageError> {
     let before = collect_facts(b, vm).await?.last_boot_time;
     b.client
         .guest_reboot(vm)
@@ -98,15 +104,17 @@ pub(crate) async fn reboot_and_wait(b: &mut Build<'_>, vm: &VmId) -> Result<(), 
                 "a new boot",
                 facts
                     .last_boot_time
+                    .clone()
                     .unwrap_or_else(|| "no reboot pending".into()),
                 true,
             )?;
-            return Ok(());
+            return Ok(facts);
         }
         if started.elapsed() >= budget {
             return b
                 .checks
-                .expect("guest rebooted", "a new boot", "the same boot", false);
+                .expect("guest rebooted", "a new boot", "the same boot", false)
+                .map(|()| facts);
         }
         tokio::time::sleep(b.client.poll_interval().max(Duration::from_millis(10))).await;
     }

@@ -54,10 +54,11 @@ pub async fn container_runtime(
         .get("reboot_required")
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
-    if reboot {
-        reboot_and_wait(b, &vm).await?;
-    }
-    let facts = collect_facts(b, &vm).await?;
+    let facts = if reboot {
+        reboot_and_wait(b, &vm).await?
+    } else {
+        collect_facts(b, &vm).await?
+    };
     b.checks.expect_eq(
         "Containers feature",
         "Installed",

@@ -37,6 +37,8 @@ pub async fn windows_update(
             .unwrap_or(false);
         installed_total.extend(installed.iter().cloned());
         if reboot {
+            // The round after a reboot reads the guest again; these
+            // facts only prove the reboot happened.
             reboot_and_wait(b, &vm).await?;
         }
         if installed.is_empty() && !reboot {
