@@ -191,6 +191,9 @@ pub fn minimum(p: &Pipeline, c: &Circumstances) -> Vec<StageNeeds> {
                     s.add(route::TOOLS_UPGRADE, 1, "upgrade Tools");
                     wait_for_tools(&mut s, "Tools back, new version");
                 }
+                // The OS build, its revision and the display language,
+                // checked against the target in the guest.
+                guest.facts(&mut s);
             }
             StageConfig::ToolsConf(_) => {
                 if p.target.requires_empty_exclude_nics() {
