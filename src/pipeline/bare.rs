@@ -100,7 +100,7 @@ pub enum BareRunError {
     Simulator(#[source] crate::simulator::SimulatorError),
     #[error("cannot log in to the embedded simulator")]
     Connect(#[source] VsphereError),
-    #[error("{0}")]
+    #[error("cannot name the build VM and the template")]
     Names(#[source] super::run::RunError),
     #[error(transparent)]
     Flow(#[from] BareError),
