@@ -11,7 +11,7 @@ use gild::vsphere::wire::{
     ClonePlacement, CloneSpec, GuestCredentials, PowerState, ProcessSpec, ToolsUpdateSpec,
     ToolsUpgradePolicy, ToolsUpgradeSpec, VmId,
 };
-use gild::vsphere::{Client, ClientConfig, ListFilter, RetryPolicy, Timeouts, TlsOptions};
+use gild::vsphere::{Client, ClientConfig, ListFilter, RetryPolicy, Timeouts};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -44,18 +44,14 @@ async fn start(faults: &str, accept_api_token_for_vi: bool) -> Simulator {
 /// The shipped retry policy (attempts, time budget) without its pauses, so
 /// the tests prove the defaults hold up and still run fast.
 fn config(sim: &Simulator) -> ClientConfig {
-    let mut cfg = ClientConfig::new(sim.base_url().clone(), sim.user(), sim.password().clone());
-    cfg.tls = TlsOptions {
-        ca_file: sim.ca_pem_path().map(Into::into),
-        ..TlsOptions::default()
-    };
-    cfg.retry = RetryPolicy {
-        base_delay: Duration::ZERO,
-        max_delay: Duration::ZERO,
-        ..RetryPolicy::default()
-    };
-    cfg.timeouts = Timeouts::for_tests();
-    cfg
+    crate::support::client_config(
+        sim,
+        RetryPolicy {
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+    )
 }
 
 fn guest(sim: &Simulator) -> GuestCredentials {

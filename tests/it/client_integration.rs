@@ -5,7 +5,7 @@ use gild::simulator::{self, Simulator, SimulatorConfig};
 use gild::vsphere::wire::ErrorType;
 use gild::vsphere::wire::VmId;
 use gild::vsphere::wire::{ClonePlacement, CloneSpec, GuestCredentials, PowerState, ProcessSpec};
-use gild::vsphere::{Client, ClientConfig, RetryPolicy, Timeouts, TlsOptions, VsphereError};
+use gild::vsphere::{Client, ClientConfig, RetryPolicy, TlsOptions, VsphereError};
 use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(20);
@@ -19,14 +19,7 @@ async fn sim_with(config: SimulatorConfig) -> Simulator {
 }
 
 fn config(sim: &Simulator) -> ClientConfig {
-    let mut cfg = ClientConfig::new(sim.base_url().clone(), sim.user(), sim.password().clone());
-    cfg.tls = TlsOptions {
-        ca_file: sim.ca_pem_path().map(Into::into),
-        ..TlsOptions::default()
-    };
-    cfg.retry = RetryPolicy::instant(4);
-    cfg.timeouts = Timeouts::for_tests();
-    cfg
+    crate::support::client_config(sim, RetryPolicy::instant(4))
 }
 
 async fn connect(sim: &Simulator) -> Client {

@@ -12,7 +12,7 @@
 
 use gild::simulator::{self, FaultSpec, Simulator, SimulatorConfig, Timing};
 use gild::vsphere::wire::{CloneSpec, GuestCredentials, ProcessSpec, VmId};
-use gild::vsphere::{Client, ClientConfig, RetryPolicy, Timeouts, TlsOptions, VsphereError};
+use gild::vsphere::{Client, RetryPolicy, VsphereError};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(1);
@@ -30,13 +30,7 @@ async fn start(faults: &str, timing: Timing) -> Simulator {
 }
 
 async fn connect(sim: &Simulator) -> Client {
-    let mut cfg = ClientConfig::new(sim.base_url().clone(), sim.user(), sim.password().clone());
-    cfg.tls = TlsOptions {
-        ca_file: sim.ca_pem_path().map(Into::into),
-        ..TlsOptions::default()
-    };
-    cfg.retry = RetryPolicy::instant(3);
-    cfg.timeouts = Timeouts::for_tests();
+    let cfg = crate::support::client_config(sim, RetryPolicy::instant(3));
     assert_eq!(cfg.timeouts.poll_interval, Duration::from_millis(10));
     Client::connect(cfg).await.expect("client connects")
 }

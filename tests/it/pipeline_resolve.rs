@@ -7,16 +7,10 @@ use gild::pipeline::config::Pipeline;
 use gild::pipeline::resolve::resolve;
 use gild::pipeline::{load, Vars};
 use gild::simulator::{self, Simulator, SimulatorConfig};
-use gild::vsphere::{Client, ClientConfig, RetryPolicy, Timeouts, TlsOptions, VsphereError};
+use gild::vsphere::{Client, RetryPolicy, VsphereError};
 
 async fn connect(sim: &Simulator) -> Client {
-    let mut cfg = ClientConfig::new(sim.base_url().clone(), sim.user(), sim.password().clone());
-    cfg.tls = TlsOptions {
-        ca_file: sim.ca_pem_path().map(Into::into),
-        ..TlsOptions::default()
-    };
-    cfg.retry = RetryPolicy::instant(2);
-    cfg.timeouts = Timeouts::for_tests();
+    let cfg = crate::support::client_config(sim, RetryPolicy::instant(2));
     Client::connect(cfg).await.expect("client connects")
 }
 

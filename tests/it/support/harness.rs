@@ -12,6 +12,26 @@ pub struct Harness {
 }
 
 /// A client trusting the simulator's CA (or plain, without TLS).
+/// gild's client configuration for `sim`: its URL, user, password and CA,
+/// the tests' timeouts (10 ms polls) and `retry`.
+pub fn client_config(
+    sim: &Simulator,
+    retry: gild::vsphere::RetryPolicy,
+) -> gild::vsphere::ClientConfig {
+    let mut cfg = gild::vsphere::ClientConfig::new(
+        sim.base_url().clone(),
+        sim.user(),
+        sim.password().clone(),
+    );
+    cfg.tls = gild::vsphere::TlsOptions {
+        ca_file: sim.ca_pem_path().map(Into::into),
+        ..gild::vsphere::TlsOptions::default()
+    };
+    cfg.retry = retry;
+    cfg.timeouts = gild::vsphere::Timeouts::for_tests();
+    cfg
+}
+
 pub fn client_for(sim: &Simulator) -> reqwest::Client {
     let mut builder = reqwest::Client::builder();
     if let Some(ca) = sim.ca_pem_path() {
