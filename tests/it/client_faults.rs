@@ -407,22 +407,7 @@ async fn sessions_that_expire_mid_sequence_are_renewed_transparently() {
 
 /// A running clone for the targeted tests (no faults yet).
 async fn running(client: &Client, name: &str) -> VmId {
-    let base = client.find_vm("win2022-base").await.expect("base VM");
-    let vm = client
-        .clone_vm(&CloneSpec {
-            source: base,
-            name: name.into(),
-            placement: None,
-            power_on: None,
-        })
-        .await
-        .expect("clone");
-    client.power_on(&vm).await.expect("power on");
-    client
-        .wait_for_guest_operations(&vm, WAIT)
-        .await
-        .expect("Tools");
-    vm
+    crate::support::running_clone(client, name, WAIT).await
 }
 
 fn count(sim: &Simulator, key: &str) -> u64 {

@@ -43,19 +43,7 @@ fn count(sim: &Simulator, method: &str, route: &str) -> usize {
 
 /// Clones the base VM, powers it on and waits for guest operations.
 async fn running_clone(client: &Client, name: &str) -> VmId {
-    let base = client.find_vm("win2022-base").await.unwrap();
-    let vm = client
-        .clone_vm(&CloneSpec {
-            source: base,
-            name: name.into(),
-            placement: None,
-            power_on: None,
-        })
-        .await
-        .unwrap();
-    client.power_on(&vm).await.unwrap();
-    client.wait_for_guest_operations(&vm, LONG).await.unwrap();
-    vm
+    crate::support::running_clone(client, name, LONG).await
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@
 //! polls) but not for a fixed interval.
 
 use gild::simulator::{self, FaultSpec, Simulator, SimulatorConfig, Timing};
-use gild::vsphere::wire::{CloneSpec, GuestCredentials, ProcessSpec, VmId};
+use gild::vsphere::wire::{GuestCredentials, ProcessSpec};
 use gild::vsphere::{Client, RetryPolicy, VsphereError};
 use std::time::Duration;
 
@@ -35,18 +35,7 @@ async fn connect(sim: &Simulator) -> Client {
     Client::connect(cfg).await.expect("client connects")
 }
 
-async fn clone_base(client: &Client, name: &str) -> VmId {
-    let base = client.find_vm("win2022-base").await.expect("base VM");
-    client
-        .clone_vm(&CloneSpec {
-            source: base,
-            name: name.into(),
-            placement: None,
-            power_on: None,
-        })
-        .await
-        .expect("clone")
-}
+use crate::support::clone_base;
 
 fn count(sim: &Simulator, key: &str) -> u64 {
     sim.admin().route_counts().get(key).copied().unwrap_or(0)

@@ -32,6 +32,35 @@ pub fn client_config(
     cfg
 }
 
+/// A clone of the simulator's base VM, powered off.
+pub async fn clone_base(client: &gild::vsphere::Client, name: &str) -> gild::vsphere::wire::VmId {
+    let base = client.find_vm("win2022-base").await.expect("base VM");
+    client
+        .clone_vm(&gild::vsphere::wire::CloneSpec {
+            source: base,
+            name: name.into(),
+            placement: None,
+            power_on: None,
+        })
+        .await
+        .expect("clone")
+}
+
+/// A clone of the base VM, powered on, with guest operations ready.
+pub async fn running_clone(
+    client: &gild::vsphere::Client,
+    name: &str,
+    wait: std::time::Duration,
+) -> gild::vsphere::wire::VmId {
+    let vm = clone_base(client, name).await;
+    client.power_on(&vm).await.expect("power on");
+    client
+        .wait_for_guest_operations(&vm, wait)
+        .await
+        .expect("Tools");
+    vm
+}
+
 pub fn client_for(sim: &Simulator) -> reqwest::Client {
     let mut builder = reqwest::Client::builder();
     if let Some(ca) = sim.ca_pem_path() {

@@ -13,4 +13,6 @@ pub mod recorder;
 pub mod scenario;
 pub mod swagger_schema;
 
-pub use harness::{client_config, client_for, error_type, serve_process, Harness};
+pub use harness::{
+    client_config, client_for, clone_base, error_type, running_clone, serve_process, Harness,
+};
