@@ -16,6 +16,9 @@ pub struct StageRequests {
     /// The stage's wall time, as the engine measured it.
     pub wall: std::time::Duration,
     pub counts: RouteCounts,
+    /// The stage's requests as the simulator logged them, in order: the
+    /// timeline `gild bench build --timeline` prints.
+    pub log: Vec<simulator::LogEntry>,
 }
 
 /// The embedded simulator's request log of a run, summed.
@@ -89,7 +92,8 @@ impl Reporter for StageCounter {
             let log = self.admin.request_log();
             if let Ok(mut s) = self.state.lock() {
                 let mut counts = RouteCounts::new();
-                for e in log.iter().skip(s.0) {
+                let mine: Vec<simulator::LogEntry> = log.iter().skip(s.0).cloned().collect();
+                for e in &mine {
                     *counts
                         .entry(format!("{} {}", e.method, e.route))
                         .or_default() += 1;
@@ -99,6 +103,7 @@ impl Reporter for StageCounter {
                     stage: record.stage.clone(),
                     wall: std::time::Duration::from_millis(record.duration_ms),
                     counts,
+                    log: mine,
                 });
             }
         }

@@ -487,6 +487,7 @@ mod tests {
             stage: name.to_string(),
             wall: std::time::Duration::ZERO,
             counts: c,
+            log: vec![],
         };
         let stages = vec![
             stage("hardware", counts(&[(route::HARDWARE, 1)])),

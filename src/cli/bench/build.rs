@@ -40,6 +40,11 @@ pub struct BuildBenchArgs {
     /// Builds in the parallel run.
     #[arg(long, default_value_t = 16)]
     pub parallel: usize,
+    /// Also print the realistic build's requests as a timeline, stage by
+    /// stage: when each was sent, how long it took, and the time gild spent
+    /// before sending it (its own work or a poll pause).
+    #[arg(long)]
+    pub timeline: bool,
 }
 
 struct Run {
@@ -152,6 +157,9 @@ pub async fn run(args: BuildBenchArgs) -> anyhow::Result<Outcome> {
     let timing = scaled(args.scale);
     let realistic = build(vec![pipeline.clone()], timing.clone(), poll, 1, work.path()).await?;
     let overhead_pass = report_overhead(&args, &timing, &realistic, instant.wall);
+    if args.timeline {
+        print_timeline(&realistic.counts.stages);
+    }
 
     // N copies under their own names, built at once.
     let name_line = text
@@ -302,6 +310,30 @@ fn report_overhead(
         run::RequestCounts::sum(&r.counts.outside_stages())
     );
     share < 2.0
+}
+
+/// Each stage's requests: offset from the stage's first request, the
+/// answer's time, and the gap after the previous answer, all in ms.
+fn print_timeline(stages: &[crate::pipeline::counts::StageRequests]) {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut last_end: Option<u64> = None;
+    for s in stages {
+        println!("  timeline {} ({} ms):", s.stage, s.wall.as_millis());
+        let Some(first) = s.log.first() else { continue };
+        for e in &s.log {
+            let gap = last_end.map(|end| e.at_us.saturating_sub(end)).unwrap_or(0);
+            println!(
+                "    +{:>8.1}  took {:>7.1}  after {:>7.1}  {} {} {}",
+                ms(e.at_us - first.at_us),
+                ms(e.took_us),
+                ms(gap),
+                e.status,
+                e.method,
+                e.route
+            );
+            last_end = Some(e.at_us + e.took_us);
+        }
+    }
 }
 
 fn verdict(pass: bool) -> &'static str {

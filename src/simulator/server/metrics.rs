@@ -19,6 +19,12 @@ pub struct LogEntry {
     /// its action the only query parameter kept.
     pub path: String,
     pub status: u16,
+    /// When the request arrived, in microseconds since the simulator
+    /// started, and how long its answer took: with these the log is a
+    /// timeline, and the gaps between one answer and the next request are
+    /// the client's own time (its work and its poll pauses).
+    pub at_us: u64,
+    pub took_us: u64,
 }
 
 /// How many request-log entries are kept; older ones are dropped (the
@@ -31,10 +37,20 @@ struct RequestLog {
     counts: BTreeMap<String, u64>,
 }
 
-#[derive(Default)]
 pub struct Metrics {
     log: Mutex<RequestLog>,
     connections: AtomicU64,
+    started: std::time::Instant,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            log: Mutex::default(),
+            connections: AtomicU64::default(),
+            started: std::time::Instant::now(),
+        }
+    }
 }
 
 impl Metrics {
@@ -43,6 +59,11 @@ impl Metrics {
             Ok(mut g) => f(&mut g),
             Err(poisoned) => f(&mut poisoned.into_inner()),
         }
+    }
+
+    /// Microseconds since the simulator started, for [`LogEntry::at_us`].
+    pub fn now_us(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
     }
 
     pub fn record(&self, entry: LogEntry) {

@@ -116,6 +116,7 @@ pub async fn observe(State(shared): State<Shared>, req: Request, next: Next) -> 
     if req.uri().path().starts_with("/_sim") {
         return next.run(req).await;
     }
+    let at_us = shared.metrics.now_us();
     let method = req.method().to_string();
     let route = route_template(&req);
     let path = request_path(&req);
@@ -133,6 +134,8 @@ pub async fn observe(State(shared): State<Shared>, req: Request, next: Next) -> 
                 route,
                 path,
                 status: 0,
+                at_us,
+                took_us: shared.metrics.now_us().saturating_sub(at_us),
             });
             // The connection task drops this future together with the socket.
             return std::future::pending::<Response>().await;
@@ -154,6 +157,8 @@ pub async fn observe(State(shared): State<Shared>, req: Request, next: Next) -> 
         route,
         path,
         status: response.status().as_u16(),
+        at_us,
+        took_us: shared.metrics.now_us().saturating_sub(at_us),
     });
     response
 }
