@@ -24,6 +24,7 @@
 //! ```
 
 pub mod admin;
+pub mod collectors;
 pub mod config;
 pub mod error;
 pub mod faults;

@@ -159,9 +159,17 @@ pub struct World {
     pub transfers: HashMap<String, Transfer>,
     pub tasks: BTreeMap<TaskId, ViTask>,
     pub api_tasks: BTreeMap<String, ApiTask>,
+    pub collectors: super::collectors::Collectors,
 }
 
 impl World {
+    /// Ends a session and what only it could use: the PropertyCollectors
+    /// it created go with it, as on vCenter.
+    pub fn end_session(&mut self, token: &str) {
+        self.sessions.remove(token);
+        self.collectors.forget_session(token);
+    }
+
     pub fn new(inventory: &Inventory, timing: Timing, now: Instant) -> Self {
         let mut world = World {
             next_id: 10,
@@ -180,6 +188,7 @@ impl World {
             transfers: HashMap::new(),
             tasks: BTreeMap::new(),
             api_tasks: BTreeMap::new(),
+            collectors: Default::default(),
         };
         let root = FolderId::new(ROOT_FOLDER);
         world.folders.insert(

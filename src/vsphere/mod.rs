@@ -10,7 +10,8 @@
 //! - `session`: the `Client` handle, login/logout and shared helpers;
 //! - `inventory`, `vm`, `guest` (processes), `files` (guest filesystem),
 //!   `vijson` (VI/JSON release, session and tasks) and `vi_methods`
-//!   (templates, annotation, folders, rename, destroy): the operations.
+//!   (templates, annotation, folders, rename, destroy): the operations;
+//!   `watch`: waiting on a VM's state through the PropertyCollector.
 //! - `wire`: the wire types shared with the simulator (ids, bodies, errors).
 
 pub mod config;
@@ -26,6 +27,7 @@ pub mod transport;
 pub mod vi_methods;
 pub mod vijson;
 pub mod vm;
+pub mod watch;
 pub mod wire;
 
 pub use config::{ClientConfig, Timeouts, TlsOptions};
@@ -40,3 +42,4 @@ pub use tls::{parse_thumbprint, thumbprint_of};
 pub use vi_methods::ChildVm;
 pub use vijson::{TaskState, ViTask, VI_RELEASES};
 pub use vm::is_apipa;
+pub use watch::{VmProperties, VmProperty, VmWatch};

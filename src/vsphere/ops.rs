@@ -141,6 +141,13 @@ operations! {
     VI_FOLDER_CHILDREN = "vi.folder.child_entity", Get, "/sdk/vim25/{release}/Folder/{moId}/childEntity", true, Api::ViJson;
     VI_FOLDER_MOVE_INTO = "vi.folder.move_into", Post, "/sdk/vim25/{release}/Folder/{moId}/MoveIntoFolder_Task", false, Api::ViJson;
     VI_SEARCH_FIND_CHILD = "vi.search_index.find_child", Post, "/sdk/vim25/{release}/SearchIndex/{moId}/FindChild", true, Api::ViJson;
+    // A repeated create leaves one more collector (or filter) on the
+    // wait's own collector, which reports the same changes and goes with
+    // the session; a repeated destroy finds nothing (handled as done).
+    VI_PC_CREATE = "vi.property_collector.create", Post, "/sdk/vim25/{release}/PropertyCollector/{moId}/CreatePropertyCollector", true, Api::ViJson;
+    VI_PC_CREATE_FILTER = "vi.property_collector.create_filter", Post, "/sdk/vim25/{release}/PropertyCollector/{moId}/CreateFilter", true, Api::ViJson;
+    VI_PC_WAIT = "vi.property_collector.wait_for_updates_ex", Post, "/sdk/vim25/{release}/PropertyCollector/{moId}/WaitForUpdatesEx", true, Api::ViJson;
+    VI_PC_DESTROY = "vi.property_collector.destroy", Post, "/sdk/vim25/{release}/PropertyCollector/{moId}/DestroyPropertyCollector", true, Api::ViJson;
 }
 
 /// Path segments are encoded strictly: a guest file path such as

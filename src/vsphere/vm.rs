@@ -15,6 +15,7 @@ use super::inventory::ListFilter;
 use super::ops::{self, Operation};
 use super::session::Client;
 use super::transport::Call;
+use super::watch::{VmProperties, VmProperty};
 use super::wire::ErrorType;
 use super::wire::VmId;
 use super::wire::*;
@@ -311,23 +312,50 @@ impl Client {
     /// Waits until VMware Tools runs in the guest and guest operations are
     /// ready (the precondition for processes and file transfers), and
     /// returns the Tools state of that moment (version, policy).
+    ///
+    /// One look first: most waits begin with Tools long running (every
+    /// guest stage asks), and a look is one request where a watch is
+    /// four. Otherwise the PropertyCollector says when Tools are up
+    /// ([`Client::wait_vm`]), and the Tools state is read once more: the
+    /// answer, and a check that they are still up (Tools that fell over
+    /// again are waited for again, within the deadline).
     pub async fn wait_for_tools(
         &self,
         vm: &VmId,
         deadline: Duration,
     ) -> Result<ToolsInfo, VsphereError> {
         let what = format!("wait for VMware Tools and guest operations in {vm}");
-        self.poll_until(&what, deadline, || async {
-            let Some(tools) = self.running_tools(vm).await? else {
-                return Ok(None);
-            };
-            match self.guest_operations(vm).await {
-                Ok(g) => Ok(g.guest_operations_ready.then_some(tools)),
-                Err(e) if unavailable(&e) => Ok(None),
-                Err(e) => Err(e),
+        let started = tokio::time::Instant::now();
+        if let Some(tools) = self.ready_tools(vm).await? {
+            return Ok(tools);
+        }
+        loop {
+            let left = deadline.saturating_sub(started.elapsed());
+            let props = [VmProperty::ToolsRunning, VmProperty::GuestOperationsReady];
+            self.wait_vm(vm, &props, &what, left, VmProperties::guest_ready)
+                .await?;
+            if let Some(tools) = self.running_tools(vm).await? {
+                return Ok(tools);
             }
-        })
-        .await
+            if started.elapsed() >= deadline {
+                return Err(VsphereError::Deadline {
+                    what,
+                    after: deadline,
+                });
+            }
+        }
+    }
+
+    /// The Tools state when Tools run and guest operations are ready.
+    async fn ready_tools(&self, vm: &VmId) -> Result<Option<ToolsInfo>, VsphereError> {
+        let Some(tools) = self.running_tools(vm).await? else {
+            return Ok(None);
+        };
+        match self.guest_operations(vm).await {
+            Ok(g) => Ok(g.guest_operations_ready.then_some(tools)),
+            Err(e) if unavailable(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// [`Client::wait_for_tools`] for callers that only need the wait.

@@ -1,4 +1,6 @@
-//! Every wait of the client polls through `Client::poll_until`, whose
+//! Waits on a VM's state (Tools, power) are held by the PropertyCollector
+//! (`WaitForUpdatesEx`) and fall back to polling where it is refused.
+//! Every other wait polls through `Client::poll_until`, whose
 //! pause is a quarter of the time waited so far, between a quarter of the
 //! poll interval and the interval itself for the first 16 intervals, then
 //! a sixteenth of the wait (at most 8 intervals): proven by counting the
@@ -81,8 +83,12 @@ async fn run_program_polls_a_hanging_process_with_growing_pauses() {
     );
 }
 
+const WAIT_FOR_UPDATES: &str = "POST /sdk/vim25/{release}/PropertyCollector/{mo}/WaitForUpdatesEx";
+
+/// The wait is held by vCenter (`WaitForUpdatesEx`), not polled: one look
+/// first, then a watch whose requests do not grow with the wait.
 #[tokio::test]
-async fn waiting_for_tools_that_never_start_backs_off() {
+async fn waiting_for_tools_that_never_start_is_one_held_wait_not_polls() {
     let sim = start("tools-never-start vm=win-poll-tools", Timing::instant()).await;
     let client = connect(&sim).await;
     let vm = clone_base(&client, "win-poll-tools").await;
@@ -96,7 +102,75 @@ async fn waiting_for_tools_that_never_start_backs_off() {
         matches!(e, VsphereError::Deadline { .. }) && text.contains(vm.as_str()),
         "{text}"
     );
+    assert_eq!(
+        count(&sim, "GET /api/vcenter/vm/{vm}/tools"),
+        1,
+        "the one look"
+    );
+    let waits = count(&sim, WAIT_FOR_UPDATES);
+    assert!(
+        (2..=3).contains(&waits),
+        "initial values, then held: {waits}"
+    );
+    assert_eq!(
+        count(
+            &sim,
+            "POST /sdk/vim25/{release}/PropertyCollector/{mo}/DestroyPropertyCollector"
+        ),
+        1,
+        "the wait's collector is destroyed after it"
+    );
+}
+
+/// A vCenter that refuses the PropertyCollector calls still gets its wait,
+/// polled through `/api` with the usual back-off.
+#[tokio::test]
+async fn waiting_for_tools_without_a_property_collector_polls_with_back_off() {
+    let sim = start(
+        "tools-never-start vm=win-poll-tools; busy route=/sdk/vim25/{release}/PropertyCollector/{mo}/CreatePropertyCollector",
+        Timing::instant(),
+    )
+    .await;
+    let client = connect(&sim).await;
+    let vm = clone_base(&client, "win-poll-tools").await;
+    client.power_on(&vm).await.expect("power on");
+    let e = client
+        .wait_for_tools(&vm, WAIT)
+        .await
+        .expect_err("Tools never start");
+    assert!(matches!(e, VsphereError::Deadline { .. }), "{e}");
+    assert_eq!(count(&sim, WAIT_FOR_UPDATES), 0);
     assert_backed_off(count(&sim, "GET /api/vcenter/vm/{vm}/tools"), "tools get");
+}
+
+/// Tools that come up mid-wait end it as soon as the simulator sees them,
+/// through the watch; a re-login on the way (the session expired) loses
+/// the session's collector, and the watch starts over on the new one.
+#[tokio::test]
+async fn a_watched_wait_ends_when_tools_start_even_across_a_re_login() {
+    let timing = Timing {
+        tools_start: Duration::from_millis(600),
+        ..Timing::instant()
+    };
+    let sim = start("session-expiry=300ms", timing).await;
+    let client = connect(&sim).await;
+    let vm = clone_base(&client, "win-watch-tools").await;
+    client.power_on(&vm).await.expect("power on");
+    let tools = client
+        .wait_for_tools(&vm, Duration::from_secs(10))
+        .await
+        .expect("Tools start within the wait");
+    assert_eq!(tools.run_state, gild::vsphere::wire::ToolsRunState::Running);
+    assert!(
+        count(
+            &sim,
+            "POST /sdk/vim25/{release}/PropertyCollector/{mo}/CreatePropertyCollector"
+        ) >= 1
+    );
+    assert!(
+        count(&sim, "GET /api/vcenter/vm/{vm}/tools") <= 3,
+        "a look before and after the watch, no polls"
+    );
 }
 
 #[tokio::test]

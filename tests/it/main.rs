@@ -40,6 +40,7 @@ mod pipeline_validate;
 mod ps_syntax;
 mod simulator_api;
 mod simulator_cli;
+mod simulator_collector;
 mod simulator_faults;
 mod simulator_fidelity;
 mod simulator_guest;

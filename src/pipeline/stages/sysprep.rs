@@ -15,8 +15,10 @@ use super::guest_steps::run as run_script;
 use super::Build;
 use crate::pipeline::error::StageError;
 use crate::pipeline::guest::Arg;
-use crate::vsphere::wire::VmId;
+use crate::vsphere::wire::{GuestPid, VmId};
 use crate::vsphere::wire::{PowerState, ProcessSpec};
+use crate::vsphere::VmProperty;
+use crate::vsphere::VmWatch;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -56,18 +58,41 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
     let budget = b
         .wait_budget()
         .saturating_sub(Duration::from_secs(5).min(b.wait_budget() / 10));
+    let mut watch = None;
+    let outcome = wait_for_power_off(b, &vm, pid, budget, &mut watch).await;
+    if let Some(w) = watch {
+        w.close().await;
+    }
+    outcome
+}
+
+/// Until the VM is off (the stage's verdict), sysprep exits with an error
+/// (the VM stays on) or `budget` passes. One look first: sysprep can be
+/// over before a watch is set up. Then the PropertyCollector says when
+/// the VM powers off (`watch`, closed by the caller), and at least every
+/// eight poll intervals without a change the sysprep process is asked
+/// whether it failed.
+async fn wait_for_power_off<'c>(
+    b: &mut Build<'c>,
+    vm: &VmId,
+    pid: GuestPid,
+    budget: Duration,
+    watch: &mut Option<VmWatch<'c>>,
+) -> Result<String, StageError> {
+    let client = b.client;
     let deadline = Instant::now() + budget;
-    let started = Instant::now();
-    loop {
-        // Sysprep runs for minutes: the first look waits a pause too (see
-        // `Client::poll_until`).
-        let pause = b.client.poll_pause(started.elapsed());
-        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
-        let power = b
-            .client
-            .power(&vm)
+    // Whole seconds: a held wait is counted in seconds (see `VmWatch::next`).
+    let check_every = (client.poll_interval() * 8)
+        .max(Duration::from_secs(1))
+        .min(client.longest_wait());
+    let read_power = || async {
+        client
+            .power(vm)
             .await
-            .map_err(StageError::vsphere(format!("read the power state of {vm}")))?;
+            .map_err(StageError::vsphere(format!("read the power state of {vm}")))
+    };
+    let mut power = read_power().await?;
+    loop {
         if power.state == PowerState::PoweredOff {
             let clean = power.clean_power_off.unwrap_or(true);
             b.checks.expect(
@@ -84,9 +109,9 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
         }
         // While the guest still answers, a sysprep that exited with an
         // error is a failure now rather than at the timeout.
-        if let Ok(info) = b.client.process(&vm, &b.job.secrets.guest, pid).await {
+        if let Ok(info) = client.process(vm, &b.job.secrets.guest, pid).await {
             if let Some(code) = info.exit_code.filter(|c| *c != 0) {
-                let logs = fetch_logs(b, &vm).await;
+                let logs = fetch_logs(b, vm).await;
                 return b
                     .checks
                     .expect(
@@ -99,7 +124,7 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
             }
         }
         if Instant::now() >= deadline {
-            let logs = fetch_logs(b, &vm).await;
+            let logs = fetch_logs(b, vm).await;
             return b
                 .checks
                 .expect(
@@ -109,6 +134,21 @@ pub async fn run(b: &mut Build<'_>) -> Result<String, StageError> {
                     false,
                 )
                 .map(|_| String::new());
+        }
+        if watch.is_none() {
+            *watch = Some(client.watch_vm(vm, &[VmProperty::PowerState]).await);
+        }
+        let Some(w) = watch.as_mut() else { continue };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let seen = w
+            .next(check_every.min(left))
+            .await
+            .map_err(StageError::vsphere(format!(
+                "watch the power state of {vm}"
+            )))?;
+        if seen.power == Some(PowerState::PoweredOff) {
+            // The clean-shutdown flag is `/api`'s.
+            power = read_power().await?;
         }
     }
 }

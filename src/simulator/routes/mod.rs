@@ -277,7 +277,7 @@ pub fn check_session(shared: &Shared, token: Option<&str>, vi: bool) -> ApiResul
         Some(s) => expiry.is_some_and(|e| s.created_at.elapsed() >= e),
     };
     if expired {
-        world.sessions.remove(token);
+        world.end_session(token);
         return Err(ApiError::unauthenticated("The session has expired."));
     }
     let session = world

@@ -129,7 +129,7 @@ fn token(headers: &HeaderMap) -> Option<&str> {
 fn end_session(shared: &Shared, headers: &HeaderMap) -> ApiResult<()> {
     check_session(shared, token(headers), false)?;
     if let Some(t) = token(headers) {
-        shared.world().sessions.remove(t);
+        shared.world().end_session(t);
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! Rename_Task, Destroy_Task, task polling, the VM config that tells a
 //! template apart). Faults are VI fault bodies (see [`ViFault`]).
 
+mod collector;
 mod folder;
 mod vm;
 
@@ -34,6 +35,7 @@ pub fn router() -> Router<Shared> {
         )
         .merge(vm::router())
         .merge(folder::router())
+        .merge(collector::router())
 }
 
 /// `{"_typeName":"ManagedObjectReference","type":..,"value":..}`
@@ -80,7 +82,7 @@ async fn content(Path(release): Path<String>) -> Result<Json<Value>, ViFault> {
     Ok(Json(json!({
         "_typeName": "ServiceContent",
         "rootFolder": mo_ref("Folder", super::state::ROOT_FOLDER),
-        "propertyCollector": mo_ref("PropertyCollector", "propertyCollector"),
+        "propertyCollector": mo_ref("PropertyCollector", collector::DEFAULT_COLLECTOR),
         "sessionManager": mo_ref("SessionManager", "SessionManager"),
         "searchIndex": mo_ref("SearchIndex", "SearchIndex"),
         "about": {
@@ -144,7 +146,7 @@ async fn logout(
 ) -> Result<StatusCode, ViFault> {
     authorize(&s, &release, &headers)?;
     if let Some(token) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
-        s.world().sessions.remove(token);
+        s.world().end_session(token);
     }
     Ok(StatusCode::NO_CONTENT)
 }

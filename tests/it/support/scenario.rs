@@ -340,18 +340,18 @@ pub async fn drive_every_client_operation(rec: &Recorded) {
     client.logout().await.expect("logout");
 }
 
+/// Through the PropertyCollector (create, filter, wait, destroy).
 async fn wait_powered_off(client: &Client, vm: &gild::vsphere::wire::VmId) {
-    let start = std::time::Instant::now();
-    loop {
-        let p = client.power(vm).await.expect("power get");
-        if p.state == gild::vsphere::wire::PowerState::PoweredOff {
-            return;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "{vm} still {:?} after guest shutdown",
-            p.state
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    use gild::vsphere::wire::PowerState;
+    let seen = client
+        .wait_vm(
+            vm,
+            &[gild::vsphere::VmProperty::PowerState],
+            "power off after guest shutdown",
+            WAIT,
+            |p| p.power == Some(PowerState::PoweredOff),
+        )
+        .await
+        .expect("powered off after guest shutdown");
+    assert_eq!(seen.power, Some(PowerState::PoweredOff));
 }
