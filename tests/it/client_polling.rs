@@ -85,11 +85,10 @@ async fn run_program_polls_a_hanging_process_with_growing_pauses() {
 
 const WAIT_FOR_UPDATES: &str = "POST /sdk/vim25/{release}/PropertyCollector/{mo}/WaitForUpdatesEx";
 
-/// The wait is held by vCenter (`WaitForUpdatesEx`), not polled: one look
-/// first, then a watch whose requests do not grow with the wait.
-#[tokio::test]
-async fn waiting_for_tools_that_never_start_is_one_held_wait_not_polls() {
-    let sim = start("tools-never-start vm=win-poll-tools", Timing::instant()).await;
+/// Waits `WAIT` for Tools that never start on a fresh clone, under
+/// `faults`: the wait ends in a deadline error naming the VM.
+async fn wait_for_tools_that_never_start(faults: &str) -> Simulator {
+    let sim = start(faults, Timing::instant()).await;
     let client = connect(&sim).await;
     let vm = clone_base(&client, "win-poll-tools").await;
     client.power_on(&vm).await.expect("power on");
@@ -102,6 +101,14 @@ async fn waiting_for_tools_that_never_start_is_one_held_wait_not_polls() {
         matches!(e, VsphereError::Deadline { .. }) && text.contains(vm.as_str()),
         "{text}"
     );
+    sim
+}
+
+/// The wait is held by vCenter (`WaitForUpdatesEx`), not polled: one look
+/// first, then a watch whose requests do not grow with the wait.
+#[tokio::test]
+async fn waiting_for_tools_that_never_start_is_one_held_wait_not_polls() {
+    let sim = wait_for_tools_that_never_start("tools-never-start vm=win-poll-tools").await;
     assert_eq!(
         count(&sim, "GET /api/vcenter/vm/{vm}/tools"),
         1,
@@ -126,19 +133,10 @@ async fn waiting_for_tools_that_never_start_is_one_held_wait_not_polls() {
 /// polled through `/api` with the usual back-off.
 #[tokio::test]
 async fn waiting_for_tools_without_a_property_collector_polls_with_back_off() {
-    let sim = start(
+    let sim = wait_for_tools_that_never_start(
         "tools-never-start vm=win-poll-tools; busy route=/sdk/vim25/{release}/PropertyCollector/{mo}/CreatePropertyCollector",
-        Timing::instant(),
     )
     .await;
-    let client = connect(&sim).await;
-    let vm = clone_base(&client, "win-poll-tools").await;
-    client.power_on(&vm).await.expect("power on");
-    let e = client
-        .wait_for_tools(&vm, WAIT)
-        .await
-        .expect_err("Tools never start");
-    assert!(matches!(e, VsphereError::Deadline { .. }), "{e}");
     assert_eq!(count(&sim, WAIT_FOR_UPDATES), 0);
     assert_backed_off(count(&sim, "GET /api/vcenter/vm/{vm}/tools"), "tools get");
 }
