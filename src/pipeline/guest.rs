@@ -40,6 +40,34 @@ pub fn shipped_scripts() -> impl Iterator<Item = (&'static str, &'static [u8])> 
     })
 }
 
+/// `script` and the shipped scripts it needs in its folder, in turn: each
+/// one its text names on a line that builds a path from `$PSScriptRoot`
+/// (the dot-sourced `gild-common.ps1`; windows-update.ps1's SYSTEM-task
+/// worker). Read from the scripts themselves, so a new companion cannot
+/// be forgotten here.
+pub fn companions(script: &str) -> Vec<(&'static str, &'static [u8])> {
+    let mut out: Vec<(&'static str, &'static [u8])> = Vec::new();
+    let mut todo = vec![script.to_string()];
+    while let Some(name) = todo.pop() {
+        let Some(found) = shipped_scripts().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        if out.iter().any(|(n, _)| *n == found.0) {
+            continue;
+        }
+        out.push(found);
+        let text = String::from_utf8_lossy(found.1);
+        for line in text.lines().filter(|l| l.contains("$PSScriptRoot")) {
+            for (other, _) in shipped_scripts() {
+                if line.contains(&format!("'{other}'")) || line.contains(&format!("\"{other}\"")) {
+                    todo.push(other.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -91,13 +119,17 @@ impl Guest<'_> {
         format!("{}\\{file}", self.dir.trim_end_matches('\\'))
     }
 
-    /// Uploads every shipped script not yet uploaded in this build
-    /// (`uploaded`: guest path → SHA-256, kept in the build state).
+    /// Uploads `script` and what it needs beside it ([`companions`]),
+    /// those not yet uploaded in this build (`uploaded`: guest path →
+    /// SHA-256, kept in the build state), so a build sends only the
+    /// scripts it runs.
     pub async fn ensure_scripts(
         &self,
         uploaded: &mut BTreeMap<String, String>,
+        script: &str,
     ) -> Result<(), StageError> {
-        let missing: Vec<_> = shipped_scripts()
+        let missing: Vec<_> = companions(script)
+            .into_iter()
             .filter(|(name, text)| {
                 uploaded.get(&self.path(name)).map(String::as_str) != Some(&sha256_hex(text))
             })
@@ -105,13 +137,18 @@ impl Guest<'_> {
         if missing.is_empty() {
             return Ok(());
         }
-        self.client
-            .create_directory(self.vm, self.creds, &self.path("results"), true)
-            .await
-            .map_err(StageError::vsphere(format!(
-                "create {} in the guest",
-                self.path("results")
-            )))?;
+        // The folder (and its results folder) comes with the first script:
+        // once any shipped script is up, it is there.
+        let first = !shipped_scripts().any(|(name, _)| uploaded.contains_key(&self.path(name)));
+        if first {
+            self.client
+                .create_directory(self.vm, self.creds, &self.path("results"), true)
+                .await
+                .map_err(StageError::vsphere(format!(
+                    "create {} in the guest",
+                    self.path("results")
+                )))?;
+        }
         for (name, text) in missing {
             let path = self.path(name);
             self.upload(text.to_vec(), &path).await?;
@@ -272,6 +309,28 @@ mod tests {
                 "{arg:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_script_goes_up_with_the_library_and_the_worker_it_runs() {
+        let names = |s: &str| {
+            let mut n: Vec<_> = companions(s).into_iter().map(|(n, _)| n).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(
+            names("collect-facts.ps1"),
+            ["collect-facts.ps1", "gild-common.ps1"]
+        );
+        assert_eq!(
+            names("windows-update.ps1"),
+            [
+                "gild-common.ps1",
+                "windows-update-task.ps1",
+                "windows-update.ps1"
+            ]
+        );
+        assert!(names("no-such.ps1").is_empty());
     }
 
     #[test]

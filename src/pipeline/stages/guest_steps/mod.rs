@@ -50,7 +50,8 @@ pub(crate) async fn collect_facts(b: &mut Build<'_>, vm: &VmId) -> Result<GuestF
     Ok(facts)
 }
 
-/// Uploads the scripts if needed and runs one, with the stage's budget.
+/// Uploads the script (and what it needs) if needed and runs it, with the
+/// stage's budget.
 pub(crate) async fn run(
     b: &mut Build<'_>,
     vm: &VmId,
@@ -59,7 +60,7 @@ pub(crate) async fn run(
 ) -> Result<crate::pipeline::guest::ScriptResult, StageError> {
     let budget = b.wait_budget();
     let mut uploaded = std::mem::take(&mut b.facts.uploaded);
-    let ensured = b.guest(vm).ensure_scripts(&mut uploaded).await;
+    let ensured = b.guest(vm).ensure_scripts(&mut uploaded, script).await;
     b.facts.uploaded = uploaded;
     ensured?;
     b.guest(vm).run_script(script, args, budget).await
