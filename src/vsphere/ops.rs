@@ -141,6 +141,7 @@ operations! {
     VI_FOLDER_CHILDREN = "vi.folder.child_entity", Get, "/sdk/vim25/{release}/Folder/{moId}/childEntity", true, Api::ViJson;
     VI_FOLDER_MOVE_INTO = "vi.folder.move_into", Post, "/sdk/vim25/{release}/Folder/{moId}/MoveIntoFolder_Task", false, Api::ViJson;
     VI_SEARCH_FIND_CHILD = "vi.search_index.find_child", Post, "/sdk/vim25/{release}/SearchIndex/{moId}/FindChild", true, Api::ViJson;
+    VI_SEARCH_FIND_BY_UUID = "vi.search_index.find_by_uuid", Post, "/sdk/vim25/{release}/SearchIndex/{moId}/FindByUuid", true, Api::ViJson;
     // A repeated create leaves one more collector (or filter) on the
     // wait's own collector, which reports the same changes and goes with
     // the session; a repeated destroy finds nothing (handled as done).

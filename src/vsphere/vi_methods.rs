@@ -24,7 +24,7 @@ use super::error::VsphereError;
 use super::ops;
 use super::session::Client;
 use super::vijson::ViTask;
-use super::wire::{FolderId, VmId};
+use super::wire::{DatacenterId, FolderId, VmId};
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
@@ -170,14 +170,33 @@ impl Client {
         let reply = self
             .vi_call(&ops::VI_SEARCH_FIND_CHILD, "SearchIndex", Some(body), &what)
             .await?;
-        if reply.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
+        found_vm(&reply, &what)
+    }
+
+    /// `SearchIndex.FindByUuid` with `instanceUuid: true`: the VM or
+    /// template whose instance uuid (`config.instanceUuid`, what an
+    /// OpenShift MachineSet may name its template by) is `uuid`, in
+    /// `datacenter` when given.
+    pub async fn find_vm_by_instance_uuid(
+        &self,
+        uuid: &str,
+        datacenter: Option<&DatacenterId>,
+    ) -> Result<Option<VmId>, VsphereError> {
+        let what = format!("find the VM with instance uuid {uuid}");
+        let mut body = serde_json::json!({"uuid": uuid, "vmSearch": true, "instanceUuid": true});
+        if let Some(dc) = datacenter {
+            body["datacenter"] =
+                super::transport::encode(&what, &MoRef::new("Datacenter", dc.as_str()))?;
         }
-        let found: Value = reply.json(&what)?;
-        Ok(match found.get("type").and_then(Value::as_str) {
-            Some("VirtualMachine") => found.get("value").and_then(Value::as_str).map(VmId::new),
-            _ => None,
-        })
+        let reply = self
+            .vi_call(
+                &ops::VI_SEARCH_FIND_BY_UUID,
+                "SearchIndex",
+                Some(body),
+                &what,
+            )
+            .await?;
+        found_vm(&reply, &what)
     }
 
     /// The VMs and templates directly in `folder` (`Folder.childEntity`).
@@ -300,4 +319,17 @@ impl Client {
         )
         .await
     }
+}
+
+/// A SearchIndex answer: the VM it names, or `None` for `null`, an empty
+/// body or another kind of object.
+fn found_vm(reply: &super::transport::Reply, what: &str) -> Result<Option<VmId>, VsphereError> {
+    if reply.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let found: Value = reply.json(what)?;
+    Ok(match found.get("type").and_then(Value::as_str) {
+        Some("VirtualMachine") => found.get("value").and_then(Value::as_str).map(VmId::new),
+        _ => None,
+    })
 }

@@ -94,6 +94,63 @@ async fn a_machineset_matching_the_inventory_passes_online() {
     assert_eq!((code, findings(&out)), (0, vec![]), "{err}");
 }
 
+/// The instance UUID of the VM or template `name` in `folder`, read from
+/// the served simulator as any client would (`FindChild`, then the VM's
+/// identity).
+async fn instance_uuid(serve: &ServeProcess, folder: &str, name: &str) -> String {
+    let b = &serve.banner;
+    let mut cfg = gild::vsphere::ClientConfig::new(
+        b.url.parse().unwrap(),
+        &b.user,
+        gild::secret::Secret::new(b.password.clone()),
+    );
+    cfg.tls.ca_file = b.ca_file.clone();
+    let client = gild::vsphere::Client::connect(cfg).await.unwrap();
+    let folder = client.find_folder(folder).await.unwrap();
+    let vm = client.find_child_vm(&folder, name).await.unwrap().unwrap();
+    let info = client.vm(&vm).await.unwrap();
+    client.logout().await.unwrap();
+    info.identity.unwrap().instance_uuid
+}
+
+/// openshift/api: a MachineSet may name its template by instance UUID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_named_by_instance_uuid_is_found_and_checked() {
+    let serve = serve_process().await;
+    let dir = tempfile::tempdir().unwrap();
+    let by = |template: &str| {
+        machineset().replace(
+            "template: /dc1/vm/templates/windows/win2019-template",
+            &format!("template: {template}"),
+        )
+    };
+    let pw = serve.banner.password.clone();
+    let template = instance_uuid(&serve, "/dc1/vm/templates/windows", "win2019-template").await;
+    let (code, out, err) = check_online(&serve, dir.path(), &by(&template), &pw);
+    assert_eq!((code, findings(&out)), (0, vec![]), "{template}: {err}");
+
+    let vm = instance_uuid(&serve, "/dc1/vm", "win2022-base").await;
+    let (code, out, _) = check_online(&serve, dir.path(), &by(&vm), &pw);
+    let found = findings(&out);
+    assert_eq!(code, 1);
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1),
+        ("template-not-template", 42),
+        "{found:?}"
+    );
+
+    let nobody = "50311e5a-0000-4000-8000-00000000ffff";
+    let (code, out, _) = check_online(&serve, dir.path(), &by(nobody), &pw);
+    let found = findings(&out);
+    assert_eq!(code, 1);
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1),
+        ("inventory-missing", 42),
+        "{found:?}"
+    );
+    assert!(found[0].2.contains(nobody), "{}", found[0].2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_missing_or_wrong_object_fails_at_its_line() {
     let serve = serve_process().await;

@@ -5,7 +5,8 @@
 //! file:line:column and rule table as the offline checks.
 //!
 //! Templates need VI/JSON: `/api/vcenter/vm` leaves them out, so a
-//! template is found with `SearchIndex.FindChild` in its folder (or in
+//! template is found by instance UUID with `SearchIndex.FindByUuid` when
+//! it is one, else with `SearchIndex.FindChild` in its folder (or in
 //! every VM folder of the datacenter for a bare name) and told apart from
 //! a VM by `VirtualMachine.config.template`, as the publish stage does.
 
@@ -234,7 +235,11 @@ async fn template(
     dc: Option<&DatacenterId>,
 ) -> Result<Option<OnlineFinding>, VsphereError> {
     let mut matches: Vec<VmId> = Vec::new();
-    if let Some((folder, name)) = value.rsplit_once('/').filter(|_| value.starts_with('/')) {
+    if is_uuid(value) {
+        // openshift/api VSphereMachineProviderSpec: the template is a name,
+        // an inventory path or the template's instance UUID.
+        matches.extend(client.find_vm_by_instance_uuid(value, dc).await?);
+    } else if let Some((folder, name)) = value.rsplit_once('/').filter(|_| value.starts_with('/')) {
         let folder = match client.find_folder(folder).await {
             Ok(f) => f,
             Err(e) => return classify(e),
@@ -257,6 +262,17 @@ async fn template(
             many.iter().map(VmId::to_string).collect(),
         ))),
     }
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex: how vCenter writes an
+/// instance UUID (a template name of that shape would be unusual).
+fn is_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 pub fn online_diagnostic(file: &str, obj: &InventoryRef, finding: &OnlineFinding) -> Diagnostic {

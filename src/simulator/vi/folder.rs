@@ -28,6 +28,10 @@ pub fn router() -> Router<Shared> {
             "/sdk/vim25/{release}/SearchIndex/{mo}/FindChild",
             post(find_child),
         )
+        .route(
+            "/sdk/vim25/{release}/SearchIndex/{mo}/FindByUuid",
+            post(find_by_uuid),
+        )
 }
 
 fn moref_value<'a>(v: &'a Value, what: &str) -> Result<(&'a str, &'a str), ViFault> {
@@ -168,5 +172,64 @@ async fn find_child(
         (Some(vm), _) => mo_ref("VirtualMachine", vm.id().as_str()),
         (None, Some(f)) => mo_ref("Folder", f.id.as_str()),
         (None, None) => Value::Null,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FindByUuidBody {
+    #[serde(default)]
+    datacenter: Option<Value>,
+    uuid: String,
+    #[serde(default)]
+    vm_search: bool,
+    #[serde(default)]
+    instance_uuid: Option<bool>,
+}
+
+/// `SearchIndex.FindByUuid`: the VM (or template) with this BIOS uuid, or
+/// instance uuid with `instanceUuid: true`, in `datacenter` when given;
+/// `null` when none. With `vmSearch: false` vCenter searches hosts, which
+/// the simulator has no uuids for: `null`.
+async fn find_by_uuid(
+    State(s): State<Shared>,
+    Path((release, mo)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ViFault> {
+    authorize(&s, &release, &headers)?;
+    if mo != "SearchIndex" {
+        return Err(ViFault::managed_object_not_found("SearchIndex", &mo));
+    }
+    let body: FindByUuidBody = super::params(&body, "FindByUuid")?;
+    let world = s.world();
+    let dc = match &body.datacenter {
+        Some(d) => {
+            let (_, id) = moref_value(d, "datacenter")?;
+            if !world.datacenters.iter().any(|dc| dc.id.as_str() == id) {
+                return Err(ViFault::managed_object_not_found("Datacenter", id));
+            }
+            Some(id.to_string())
+        }
+        None => None,
+    };
+    if !body.vm_search {
+        return Ok(Json(Value::Null));
+    }
+    let by_instance = body.instance_uuid.unwrap_or(false);
+    let found = world.vms.values().find(|v| {
+        let uuid = if by_instance {
+            v.instance_uuid()
+        } else {
+            v.bios_uuid()
+        };
+        uuid.eq_ignore_ascii_case(&body.uuid)
+            && dc
+                .as_deref()
+                .is_none_or(|d| v.placement().datacenter.as_str() == d)
+    });
+    Ok(Json(match found {
+        Some(vm) => mo_ref("VirtualMachine", vm.id().as_str()),
+        None => Value::Null,
     }))
 }

@@ -319,6 +319,20 @@ pub async fn drive_every_client_operation(rec: &Recorded) {
             .expect("find child"),
         None
     );
+    let uuid = client
+        .vm(&vm)
+        .await
+        .expect("vm get")
+        .identity
+        .expect("identity")
+        .instance_uuid;
+    assert_eq!(
+        client
+            .find_vm_by_instance_uuid(&uuid, None)
+            .await
+            .expect("find by uuid"),
+        Some(vm.clone())
+    );
     let spec2 = CloneSpec {
         source,
         name: "contract-destroy".into(),
