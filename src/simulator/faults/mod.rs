@@ -13,8 +13,7 @@
 //! - `session-expiry=DUR`   sessions older than DUR answer 401 UNAUTHENTICATED
 //! - `tools-never-start`    tools stay NOT_RUNNING after power-on
 //! - `apipa`                the guest reports 169.254.x.x instead of a DHCP lease
-//! - `address-flap`         the guest's reported IPv4 address alternates between its
-//!                          DHCP lease and a second lease, one guest report to the next
+//! - `address-flap`         each guest report shows the other of two DHCP leases
 //! - `process-hang=PROGRAM` the guest process never exits
 //! - `process-exit=PROGRAM` the guest process exits with `code=N` (default 1)
 //! - `sysprep-fail`         sysprep exits non-zero, VM stays on, setuperr.log written
