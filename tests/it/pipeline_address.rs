@@ -8,7 +8,7 @@ use crate::pipeline_build::ok;
 use crate::support::build::*;
 use gild::pipeline::engine::{self, BuildJob, BuildOutcome};
 use gild::pipeline::interrupt::Interrupt;
-use gild::pipeline::progress::{Recorded, Reporter};
+use gild::pipeline::progress::Reporter;
 use gild::pipeline::state::{BuildStatus, StageRecord, StageStatus, StartMode};
 use gild::secret::Secret;
 use gild::simulator::{Admin, FaultSpec};
@@ -34,30 +34,17 @@ async fn eager_client(env: &BuildEnv) -> Client {
 }
 
 async fn run(
+    env: &BuildEnv,
     job: &BuildJob,
     client: &Client,
     spy: Option<&dyn Reporter>,
 ) -> (BuildOutcome, Vec<String>) {
-    let recorded = Recorded::default();
-    let both = Both(&recorded, spy);
-    let outcome = engine::run(job, client, &both, &Interrupt::new()).await;
-    let lines = recorded.lines.lock().expect("lines").clone();
-    (outcome, lines)
+    env.run_job_on(client, job, &Interrupt::new(), spy).await
 }
 
-struct Both<'a>(&'a Recorded, Option<&'a dyn Reporter>);
-
-impl Reporter for Both<'_> {
-    fn stage_started(&self, _: &str, _: &str) {}
-    fn stage_finished(&self, p: &str, r: &StageRecord, resumed: bool) {
-        self.0.stage_finished(p, r, resumed);
-        if let Some(x) = self.1 {
-            x.stage_finished(p, r, resumed);
-        }
-    }
-    fn note(&self, p: &str, m: &str) {
-        self.0.note(p, m);
-    }
+/// Whether a progress line has `text`.
+fn saw(lines: &[String], text: &str) -> bool {
+    lines.iter().any(|l| l.contains(text))
 }
 
 fn flap(vm: &str) -> FaultSpec {
@@ -77,6 +64,17 @@ fn error_of(outcome: &BuildOutcome) -> String {
         .as_ref()
         .map(engine::error_chain)
         .unwrap_or_default()
+}
+
+/// The build failed in `stage` on `vm`; its error chain.
+fn failed_at(outcome: &BuildOutcome, lines: &[String], stage: &str, vm: &str) -> String {
+    assert_eq!(outcome.status, BuildStatus::Failed, "{lines:#?}");
+    let err = error_of(outcome);
+    assert!(
+        err.starts_with(&format!("stage {stage} failed on {vm}")),
+        "{err}"
+    );
+    err
 }
 
 /// "changed: A → B" in `text`: both addresses, which differ and lie in
@@ -115,25 +113,14 @@ async fn an_address_that_changes_fails_the_stage_that_sees_it_and_names_both() {
     let client = eager_client(&env).await;
     let job = env.job(env.options());
     env.sim.admin().set_faults(flap(&job.names.build_vm));
-    let (outcome, lines) = run(&job, &client, None).await;
-    assert_eq!(outcome.status, BuildStatus::Failed, "{lines:#?}");
-    let err = error_of(&outcome);
+    let (outcome, lines) = run(&env, &job, &client, None).await;
     // The network stage saw the first report; openssh's opening poll,
     // a poll interval (zero) later, sees the other lease.
-    assert!(
-        err.starts_with(&format!("stage openssh failed on {}", job.names.build_vm)),
-        "{err}"
-    );
+    let err = failed_at(&outcome, &lines, "openssh", &job.names.build_vm);
     assert!(err.contains("address stable: expected 10.20.30."), "{err}");
     let (from, _) = changed_addresses(&err);
-    assert!(
-        lines.iter().any(|l| l.contains(" network Passed")),
-        "{lines:#?}"
-    );
-    assert!(
-        lines.iter().any(|l| l.contains(" openssh Failed")),
-        "{lines:#?}"
-    );
+    assert!(saw(&lines, " network Passed"), "{lines:#?}");
+    assert!(saw(&lines, " openssh Failed"), "{lines:#?}");
     let records = state_records(&outcome);
     let network = records
         .iter()
@@ -255,19 +242,14 @@ async fn sysprep_reads_the_address_again_and_fails_when_it_changed_after_the_wat
         vm: job.names.build_vm.clone(),
         at: Default::default(),
     };
-    let (outcome, lines) = run(&job, &client, Some(&spy)).await;
+    let (outcome, lines) = run(&env, &job, &client, Some(&spy)).await;
     // Network, then openssh's and container_runtime's opening polls.
     assert_eq!(
         spy.at.lock().unwrap().as_deref(),
         Some("container_runtime"),
         "{lines:#?}"
     );
-    assert_eq!(outcome.status, BuildStatus::Failed, "{lines:#?}");
-    let err = error_of(&outcome);
-    assert!(
-        err.starts_with(&format!("stage sysprep failed on {}", job.names.build_vm)),
-        "{err}"
-    );
+    let err = failed_at(&outcome, &lines, "sysprep", &job.names.build_vm);
     assert!(err.contains("address unchanged before sysprep"), "{err}");
     changed_addresses(&err);
     let records = state_records(&outcome);
@@ -289,16 +271,9 @@ async fn sysprep_reads_the_address_again_and_fails_when_it_changed_after_the_wat
 /// The stages up to network, and nothing after: the watch cannot wait for
 /// later stages or sysprep.
 fn up_to_network() -> Vec<String> {
-    [
-        "preflight",
-        "clone",
-        "hardware",
-        "tools",
-        "tools_conf",
-        "network",
-    ]
-    .map(String::from)
-    .to_vec()
+    let names = gild::pipeline::config::STAGE_NAMES;
+    let end = names.iter().position(|s| *s == "network").expect("network");
+    names[..=end].iter().map(|s| s.to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,12 +319,7 @@ async fn a_change_fails_the_last_guest_stage_of_a_run_without_sysprep() {
     let job = env.job(options);
     env.sim.admin().set_faults(flap(&job.names.build_vm));
     let (outcome, lines) = env.run_job(&job, &Interrupt::new(), None).await;
-    assert_eq!(outcome.status, BuildStatus::Failed, "{lines:#?}");
-    let err = error_of(&outcome);
-    assert!(
-        err.starts_with(&format!("stage network failed on {}", job.names.build_vm)),
-        "{err}"
-    );
+    let err = failed_at(&outcome, &lines, "network", &job.names.build_vm);
     assert!(err.contains("address stable"), "{err}");
     changed_addresses(&err);
     only_source_left(&env, &lines);
@@ -391,10 +361,7 @@ async fn a_build_resumed_after_network_rebuilds_the_watch_from_the_state_file() 
     options.start = StartMode::Resume;
     let (second, lines) = env.build_with(options, &Interrupt::new(), None).await;
     ok(&second, &lines);
-    assert!(
-        lines.iter().any(|l| l.contains("network Passed (resumed)")),
-        "{lines:#?}"
-    );
+    assert!(saw(&lines, "network Passed (resumed)"), "{lines:#?}");
     let records = state_records(&second);
     let after_network: Vec<_> = records
         .iter()
@@ -425,13 +392,9 @@ async fn a_watch_that_cannot_finish_within_the_stage_budget_fails_the_stage() {
     let env = BuildEnv::start(&pipeline, "").await;
     let mut options = env.options();
     options.only = up_to_network();
-    let (outcome, lines) = env.build_with(options, &Interrupt::new(), None).await;
-    assert_eq!(outcome.status, BuildStatus::Failed, "{lines:#?}");
-    let err = error_of(&outcome);
-    assert!(
-        err.starts_with("stage network failed on win-build-"),
-        "{err}"
-    );
+    let job = env.job(options);
+    let (outcome, lines) = env.run_job(&job, &Interrupt::new(), None).await;
+    let err = failed_at(&outcome, &lines, "network", &job.names.build_vm);
     assert!(
         err.contains(
             "address stable: expected the same address over 200 polls, at least 10ms apart"
