@@ -208,7 +208,11 @@ pub struct NetworkOptions {
     )]
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,
-    /// Consecutive polls that must report the same address.
+    /// Polls that must report the same address (default 3). The first is
+    /// the network stage's; the others are spread over the later stages,
+    /// each at least one poll interval after the last, and the watch is
+    /// completed and the address read once more before sysprep. A changed
+    /// address fails the stage that sees it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stable_polls: Option<u32>,
     /// `api-int.<cluster>.<domain>` names that must resolve from the guest.

@@ -170,6 +170,15 @@ async fn run_stages(
     interrupt: &Interrupt,
 ) -> Result<(), BuildError> {
     let name = job.pipeline.name.as_str();
+    let resume = job.options.start == StartMode::Resume;
+    let to_run: Vec<&str> = job
+        .pipeline
+        .stages
+        .iter()
+        .map(StageConfig::name)
+        .filter(|s| selected(&job.options, s).is_ok() && !(resume && state.passed(s)))
+        .collect();
+    build.plan(&to_run);
     for stage in &job.pipeline.stages {
         let stage_name = stage.name();
         if let Err(why) = selected(&job.options, stage_name) {

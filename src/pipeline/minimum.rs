@@ -17,7 +17,11 @@
 //! - a reboot: the boot time read first (collect-facts), the reboot, one
 //!   poll of Tools and guest operations, and the new boot's facts (which
 //!   are also the stage's read-out);
-//! - a VI task: the call and one poll of its state.
+//! - a VI task: the call and one poll of its state;
+//! - the address: `stable_polls` reads of the guest identity, the first in
+//!   the network stage and the others wherever the address watch makes
+//!   them (counted where it must finish: sysprep, or the last guest stage
+//!   of a pipeline without one), and one more read before generalizing.
 //!
 //! What the pipeline file cannot say — how many reboots the guest asked
 //! for, whether the hardware or Tools needed an upgrade, what the template
@@ -165,6 +169,16 @@ pub fn minimum(p: &Pipeline, c: &Circumstances) -> Vec<StageNeeds> {
     session.add(route::LOGOUT, 1, "log out");
     let mut out = vec![session];
     let mut guest = GuestModel::default();
+    // The network stage's first poll, then `stable_polls - 1` more over the
+    // later stages: sysprep completes the watch, or else the last guest
+    // stage (see `stages::address`).
+    let names: Vec<&str> = p.stages.iter().map(StageConfig::name).collect();
+    let has_network = names.contains(&"network");
+    let polls = crate::pipeline::stages::needed_polls(&p.stages);
+    let watch_completed_by = has_network.then(|| {
+        crate::pipeline::stages::watch_finisher(&names).unwrap_or_else(|| "sysprep".into())
+    });
+    let watch_completed_by = watch_completed_by.as_deref();
     for stage in &p.stages {
         let mut s = StageNeeds::new(stage.name());
         let reboots = c.reboots.get(stage.name()).copied().unwrap_or(0);
@@ -205,12 +219,7 @@ pub fn minimum(p: &Pipeline, c: &Circumstances) -> Vec<StageNeeds> {
                 if p.target.is_wmco() {
                     s.add(route::VM, 1, "count the NICs (WMCO: one)");
                 }
-                let polls = o.stable_polls.unwrap_or(3).max(1) as u64;
-                s.add(
-                    route::IDENTITY,
-                    polls,
-                    "the same address over the stable polls",
-                );
+                s.add(route::IDENTITY, 1, "the first usable address");
                 if !o.resolve.is_empty() {
                     guest.script(&mut s, "resolve-names.ps1");
                 }
@@ -265,6 +274,13 @@ pub fn minimum(p: &Pipeline, c: &Circumstances) -> Vec<StageNeeds> {
                 // (pending reboot, AppX, rearm, host keys, the answer file).
                 guest.script(&mut s, "prepare-sysprep.ps1");
                 guest.script(&mut s, "check-sysprep.ps1");
+                if has_network {
+                    s.add(
+                        route::IDENTITY,
+                        1,
+                        "the address read again before generalizing",
+                    );
+                }
                 s.add(route::PROCESS_START, 1, "start sysprep");
                 s.add(route::POWER, 1, "one poll: powered off");
             }
@@ -294,6 +310,15 @@ pub fn minimum(p: &Pipeline, c: &Circumstances) -> Vec<StageNeeds> {
                 download(&mut s, 1, "start-node.ps1 read back");
             }
             StageConfig::Machineset(_) => {}
+        }
+        if Some(stage.name()) == watch_completed_by {
+            s.add(
+                route::IDENTITY,
+                u64::from(polls - 1),
+                "the address watch's other stable polls (made at the start of \
+                 whichever earlier stages came a poll interval after the last, \
+                 the rest here)",
+            );
         }
         out.push(s);
     }
@@ -430,8 +455,9 @@ impl GuestModel {
 /// The time a build with no overhead of its own would take on the
 /// simulator's `timing`, stage by stage: the critical path of what the
 /// simulator models (clone, power-on, Tools after each boot, the IP after
-/// Tools, each guest process, each VI task, reboots, sysprep's run until
-/// the power-off), given the requests each stage made. A wait already
+/// Tools — in the network stage and again for sysprep's address read —,
+/// each guest process, each VI task, reboots, sysprep's run until the
+/// power-off), given the requests each stage made. A wait already
 /// over when its stage begins costs nothing: the IP comes `ip_assign`
 /// after Tools whatever gild did meanwhile. The build's wall time beyond
 /// this is gild's: requests, its own work and polling lag.
@@ -459,7 +485,13 @@ pub fn modelled_time(t: &Timing, stages: &[StageRequests]) -> Vec<Duration> {
         let processes = n(route::PROCESS_START);
         if s.stage == "sysprep" && processes > 0 {
             // Sysprep is the stage's last process; the VM powers off as it ends.
-            clock += t.process_default * (processes - 1) + t.sysprep.max(t.process_default);
+            clock += t.process_default * (processes - 1);
+            // Before it, the pre-checks read the address, which a guest
+            // reports `ip_assign` after Tools start (after the last reboot).
+            if let (true, Some(b)) = (n(route::IDENTITY) > 0, boot) {
+                clock = clock.max(b + t.tools_start + t.ip_assign);
+            }
+            clock += t.sysprep.max(t.process_default);
         } else {
             clock += t.process_default * processes;
         }

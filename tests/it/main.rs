@@ -25,6 +25,7 @@ mod contract_vijson;
 mod guest_model;
 mod guest_scripts;
 mod lint_cli;
+mod pipeline_address;
 mod pipeline_bench;
 mod pipeline_build;
 mod pipeline_cli;

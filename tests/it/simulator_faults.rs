@@ -141,6 +141,88 @@ async fn apipa_fault_reports_a_link_local_address() {
 }
 
 #[tokio::test]
+async fn address_flap_changes_the_address_each_report_and_every_route_agrees() {
+    let h = Harness::default().await;
+    let vm = h.powered_clone("twodhcp").await;
+    let steady = h.clone_base("steady").await;
+    h.power_on(&steady).await;
+    // Switched on for one VM while it runs: the next report changes.
+    h.sim.admin().set_faults(faults("address-flap vm=twodhcp"));
+    let identity = |vm: String| {
+        let h = &h;
+        async move {
+            let (_, id) = h.get(&format!("/api/vcenter/vm/{vm}/guest/identity")).await;
+            id["ip_address"].as_str().expect("an address").to_string()
+        }
+    };
+    let interfaces = |vm: String| {
+        let h = &h;
+        async move {
+            let (_, nics) = h
+                .get(&format!("/api/vcenter/vm/{vm}/guest/networking/interfaces"))
+                .await;
+            nics[0]["ip"]["ip_addresses"][0]["ip_address"]
+                .as_str()
+                .expect("an address")
+                .to_string()
+        }
+    };
+    let route_hosts = |vm: String| {
+        let h = &h;
+        async move {
+            let (_, routes) = h
+                .get(&format!("/api/vcenter/vm/{vm}/guest/networking/routes"))
+                .await;
+            routes
+                .as_array()
+                .expect("routes")
+                .iter()
+                .filter(|r| r["prefix_length"] == 32)
+                .filter_map(|r| r["network"].as_str())
+                .filter(|n| *n != "127.0.0.1" && !n.ends_with(".255"))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        }
+    };
+    let first = identity(vm.clone()).await;
+    assert_eq!(
+        route_hosts(vm.clone()).await,
+        vec![first.clone()],
+        "routes show the last report"
+    );
+    let second = interfaces(vm.clone()).await;
+    assert_ne!(first, second, "each report shows the other lease");
+    assert_eq!(route_hosts(vm.clone()).await, vec![second.clone()]);
+    assert_eq!(
+        h.sim
+            .admin()
+            .vm_by_name("twodhcp")
+            .unwrap()
+            .ip_address
+            .as_deref(),
+        Some(second.as_str())
+    );
+    assert_eq!(
+        identity(vm.clone()).await,
+        first,
+        "and back: two leases, alternating"
+    );
+    let network = |ip: &str| ip.parse::<std::net::Ipv4Addr>().unwrap().octets()[..3].to_vec();
+    assert_eq!(
+        network(&first),
+        network(&second),
+        "both leases are on the segment"
+    );
+    // The other VM keeps its lease; switched off, this one settles on its first.
+    let other = identity(steady.clone()).await;
+    assert_eq!(identity(steady.clone()).await, other);
+    h.sim.admin().clear_faults();
+    let settled = identity(vm.clone()).await;
+    assert_eq!(identity(vm.clone()).await, settled);
+    assert_eq!(interfaces(vm.clone()).await, settled);
+}
+
+#[tokio::test]
 async fn process_hang_never_finishes_and_process_exit_forces_the_code() {
     let h = Harness::default().await;
     h.sim.admin().set_faults(faults(

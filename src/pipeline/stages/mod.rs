@@ -4,6 +4,7 @@
 //! summary. Every stage is idempotent: run twice (a resumed build, a retry)
 //! it finds its work done and only verifies.
 
+mod address;
 mod clone;
 mod guest_steps;
 mod hardware;
@@ -15,6 +16,9 @@ mod sysprep;
 mod tools;
 mod unattend;
 
+pub use address::{
+    finisher as watch_finisher, needed_polls, AddressWatch, Poll, DEFAULT_STABLE_POLLS,
+};
 pub use clone::ANNOTATION_PREFIX;
 pub use kubernetes_node::NODE_FILES;
 
@@ -46,6 +50,11 @@ pub struct Build<'a> {
     template: Option<TemplateRecord>,
     /// When the running stage's timeout ends.
     deadline: Option<tokio::time::Instant>,
+    /// The address the network stage recorded, watched over later stages.
+    address: Option<AddressWatch>,
+    /// The stage of this run that completes the watch when sysprep does
+    /// not run (see [`address`]).
+    watch_finisher: Option<String>,
 }
 
 impl<'a> Build<'a> {
@@ -66,7 +75,21 @@ impl<'a> Build<'a> {
             template_name: state.template_name.clone(),
             template: state.template.clone(),
             deadline: None,
+            address: address::from_state(state, address::needed_polls(&job.pipeline.stages)),
+            watch_finisher: None,
         }
+    }
+
+    /// The engine says which stages this run makes (`--only`, `--skip`,
+    /// `--resume` leave some out), so the address watch is completed by
+    /// sysprep or, without it, by the last guest stage that runs.
+    pub(crate) fn plan(&mut self, to_run: &[&str]) {
+        self.watch_finisher = address::finisher(to_run);
+    }
+
+    /// The network stage starts watching the address it recorded.
+    pub(crate) fn watch_address(&mut self, watch: AddressWatch) {
+        self.address = Some(watch);
     }
 
     /// The engine starts a stage's clock.
@@ -237,9 +260,24 @@ impl<'a> Build<'a> {
     }
 }
 
-/// Runs one stage. Each stage's future is boxed: together they would make
-/// one state machine too large for a thread's stack in debug builds.
+/// Runs one stage: first the address watch's poll when one is due, then
+/// the stage, then, in the stage that completes the watch, its last polls.
 pub async fn run(stage: &StageConfig, b: &mut Build<'_>) -> Result<String, StageError> {
+    address::at_stage_start(b, stage.name()).await?;
+    let mut summary = run_stage(stage, b).await?;
+    if b.watch_finisher.as_deref() == Some(stage.name()) {
+        if let Some(vm) = b.vm().cloned() {
+            if let Some(done) = address::complete(b, &vm).await? {
+                summary.push_str(&format!("; {done}"));
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Each stage's future is boxed: together they would make one state
+/// machine too large for a thread's stack in debug builds.
+async fn run_stage(stage: &StageConfig, b: &mut Build<'_>) -> Result<String, StageError> {
     match stage {
         StageConfig::Preflight(_) => Box::pin(preflight::run(b)).await,
         StageConfig::Clone(_) => Box::pin(clone::run(b)).await,

@@ -1,15 +1,15 @@
 //! network: the VM reports a usable IPv4 address to vCenter — present, not
 //! link-local (APIPA: DHCP did not answer) or loopback, inside the expected
-//! subnet when the pipeline gives one, and the same over several polls (an
-//! address that changes is not yet usable). WMCO supports one NIC only.
+//! subnet when the pipeline gives one. WMCO supports one NIC only. That it
+//! stays the same (an address that changes is not usable) is proved by the
+//! address watch this stage starts: `stable_polls` polls spread over the
+//! later stages and confirmed before sysprep (see [`super::address`]).
 
-use super::Build;
+use super::{Build, DEFAULT_STABLE_POLLS};
 use crate::pipeline::config::NetworkOptions;
 use crate::pipeline::error::StageError;
 use std::net::Ipv4Addr;
 use tokio::time::Instant;
-
-const DEFAULT_STABLE_POLLS: u32 = 3;
 
 pub async fn run(b: &mut Build<'_>, o: &NetworkOptions) -> Result<String, StageError> {
     let vm = b.require_vm()?;
@@ -37,43 +37,20 @@ pub async fn run(b: &mut Build<'_>, o: &NetworkOptions) -> Result<String, StageE
     let needed = o.stable_polls.unwrap_or(DEFAULT_STABLE_POLLS).max(1);
     let started = Instant::now();
     let deadline = started + b.wait_budget();
-    let interval = b.client.poll_interval();
-    let mut last: Option<String> = None;
-    let mut same = 0;
-    let mut seen: Vec<String> = Vec::new();
-    loop {
-        // Until an address shows, a 503 only means "not yet": asked again
-        // on the poll schedule, not after the transport's retry delays.
-        let identity = match &last {
-            None => b.client.poll_guest_identity(&vm).await.ok().flatten(),
-            Some(_) => b.client.guest_identity(&vm).await.ok(),
-        };
+    // The first IPv4 address the guest reports. Until one shows, a 503
+    // only means "not yet": asked again on the poll schedule, backing off
+    // like every wait, not after the transport's retry delays.
+    let ip = loop {
+        let identity = b.client.poll_guest_identity(&vm).await.ok().flatten();
         let ip = identity
             .and_then(|id| id.ip_address)
             .filter(|ip| ip.parse::<Ipv4Addr>().is_ok());
-        match (&ip, &last) {
-            (Some(now), Some(before)) if now == before => same += 1,
-            (Some(_), _) => same = 1,
-            (None, _) => same = 0,
+        if ip.is_some() || Instant::now() >= deadline {
+            break ip;
         }
-        if let Some(ip) = &ip {
-            if seen.last() != Some(ip) {
-                seen.push(ip.clone());
-            }
-        }
-        last = ip;
-        if same >= needed || Instant::now() >= deadline {
-            break;
-        }
-        // Until an address shows, back off like every wait; once one has,
-        // the stability polls keep the configured interval apart.
-        let pause = match &last {
-            Some(_) => interval,
-            None => b.client.poll_pause(started.elapsed()),
-        };
-        tokio::time::sleep(pause).await;
-    }
-    let Some(ip) = last else {
+        tokio::time::sleep(b.client.poll_pause(started.elapsed())).await;
+    };
+    let Some(ip) = ip else {
         return b
             .checks
             .expect(
@@ -107,18 +84,15 @@ pub async fn run(b: &mut Build<'_>, o: &NetworkOptions) -> Result<String, StageE
             net.contains(&addr),
         )?;
     }
-    b.checks.expect(
-        "address stable",
-        format!("the same address over {needed} polls"),
-        if same >= needed {
-            format!("{ip} over {same} polls")
-        } else {
-            format!("changing: {}", seen.join(" → "))
-        },
-        same >= needed,
-    )?;
+    // Stability is proved over the rest of the build (see `address`):
+    // waiting here for polls seconds apart would re-read one Tools report.
     b.facts.ip_address = Some(ip.clone());
-    let mut summary = format!("{ip} (stable over {same} polls)");
+    super::address::start(b, &ip, needed);
+    let mut summary = if needed > 1 {
+        format!("{ip} (poll 1 of {needed}; the rest spread over later stages)")
+    } else {
+        ip.clone()
+    };
     if !o.resolve.is_empty() {
         let resolved = super::guest_steps::resolve_names(b, &vm, &o.resolve).await?;
         summary.push_str(&format!("; {resolved}"));

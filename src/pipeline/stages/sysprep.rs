@@ -3,7 +3,9 @@
 //! check-sysprep.ps1's pre-checks (no reboot pending, no AppX package that
 //! blocks generalize, rearm budget left, the answer file in place and
 //! well-formed, no host keys, image state complete), each failing the stage
-//! by name before sysprep runs; then `sysprep.exe /generalize /oobe /shutdown
+//! by name before sysprep runs, and the address the network stage recorded
+//! still the guest's (the address watch completed, then one more read);
+//! then `sysprep.exe /generalize /oobe /shutdown
 //! /unattend:<file>`. Success is the VM powering off cleanly within the
 //! timeout, as vCenter reports it — never a dropped guest connection, which
 //! is what sysprep's shutdown looks like to any communicator. On failure the
@@ -260,5 +262,7 @@ async fn pre_checks(b: &mut Build<'_>, vm: &VmId, answer: &str) -> Result<(), St
         problems,
         d["ready"] == true,
     )?;
-    Ok(())
+    // Last, so it is as close to generalizing as it can be and the guest
+    // has had the scripts' time to report its address after a reboot.
+    super::address::confirm_before_sysprep(b, vm).await
 }

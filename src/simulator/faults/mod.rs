@@ -13,6 +13,7 @@
 //! - `session-expiry=DUR`   sessions older than DUR answer 401 UNAUTHENTICATED
 //! - `tools-never-start`    tools stay NOT_RUNNING after power-on
 //! - `apipa`                the guest reports 169.254.x.x instead of a DHCP lease
+//! - `address-flap`         each guest report shows the other of two DHCP leases
 //! - `process-hang=PROGRAM` the guest process never exits
 //! - `process-exit=PROGRAM` the guest process exits with `code=N` (default 1)
 //! - `sysprep-fail`         sysprep exits non-zero, VM stays on, setuperr.log written
@@ -48,10 +49,21 @@ pub enum FaultKind {
     SessionExpiry(Duration),
     ToolsNeverStart,
     Apipa,
-    ProcessHang { program: String },
-    ProcessExit { program: String, code: i64 },
+    /// Two DHCP servers answer on the segment (or the lease is being
+    /// renumbered): Windows keeps switching between the two leases, and each
+    /// guest report vCenter serves shows the other one.
+    AddressFlap,
+    ProcessHang {
+        program: String,
+    },
+    ProcessExit {
+        program: String,
+        code: i64,
+    },
     SysprepFail,
-    TransferBreak { after_bytes: u64 },
+    TransferBreak {
+        after_bytes: u64,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -236,6 +248,7 @@ fn parse_rule(tokens: &[(String, Option<String>)]) -> Result<FaultRule, String> 
         "session-expiry" => FaultKind::SessionExpiry(duration("30s")?),
         "tools-never-start" => FaultKind::ToolsNeverStart,
         "apipa" => FaultKind::Apipa,
+        "address-flap" => FaultKind::AddressFlap,
         "process-hang" => FaultKind::ProcessHang { program: value("PROGRAM")? },
         "process-exit" => FaultKind::ProcessExit { program: value("PROGRAM")?, code },
         "sysprep-fail" => FaultKind::SysprepFail,
@@ -246,7 +259,7 @@ fn parse_rule(tokens: &[(String, Option<String>)]) -> Result<FaultRule, String> 
         other => {
             return Err(format!(
                 "unknown fault `{other}` (expected latency, unavailable, busy, drop, session-expiry, tools-never-start, \
-                 apipa, process-hang, process-exit, sysprep-fail, transfer-break)"
+                 apipa, address-flap, process-hang, process-exit, sysprep-fail, transfer-break)"
             ))
         }
     };
@@ -265,6 +278,7 @@ impl std::fmt::Display for FaultRule {
             FaultKind::SessionExpiry(d) => write!(f, "session-expiry={}", ms(d))?,
             FaultKind::ToolsNeverStart => f.write_str("tools-never-start")?,
             FaultKind::Apipa => f.write_str("apipa")?,
+            FaultKind::AddressFlap => f.write_str("address-flap")?,
             FaultKind::ProcessHang { program } => write!(f, "process-hang={program}")?,
             FaultKind::ProcessExit { program, code } => {
                 write!(f, "process-exit={program} code={code}")?
@@ -319,7 +333,7 @@ mod tests {
 
     #[test]
     fn rules_render_back_to_the_compact_syntax() {
-        let text = "latency=250ms route=/api/session method=POST every=2; process-exit=setup.exe code=7 vm=b1 next=1; busy rate=0.25 seed=9";
+        let text = "latency=250ms route=/api/session method=POST every=2; process-exit=setup.exe code=7 vm=b1 next=1; busy rate=0.25 seed=9; address-flap vm=b1";
         let spec = FaultSpec::parse(text).unwrap();
         let rendered: Vec<String> = spec.rules.iter().map(ToString::to_string).collect();
         assert_eq!(FaultSpec::parse(&rendered.join("; ")).unwrap(), spec);
@@ -327,6 +341,8 @@ mod tests {
             rendered[0],
             "latency=250ms route=/api/session method=POST every=2"
         );
+        assert_eq!(rendered[3], "address-flap vm=b1");
+        assert_eq!(spec.rules[3].kind, FaultKind::AddressFlap);
     }
 
     #[test]

@@ -88,6 +88,9 @@ impl BootFaults {
 struct Boot {
     at: Instant,
     faults: BootFaults,
+    /// Whether the guest report vCenter serves now shows the second lease
+    /// (fault `address-flap`); a new boot starts on the first.
+    second_lease: bool,
 }
 
 /// A power change the guest has started and the VM will show later.
@@ -357,15 +360,45 @@ impl Machine {
         if !self.guest_reported(now) || !self.guest.lease_reported() {
             return None;
         }
+        let host = if boot.second_lease {
+            self.second_lease_octet()
+        } else {
+            self.lease_octet
+        };
         Some(if boot.faults.apipa {
             // Windows picks a 169.254/16 address when DHCP does not answer.
             format!("169.254.{}.{}", self.lease_octet, 17 + self.lease_octet / 2)
         } else {
-            format!(
-                "{}.{}.{}.{}",
-                subnet[0], subnet[1], subnet[2], self.lease_octet
-            )
+            format!("{}.{}.{}.{host}", subnet[0], subnet[1], subnet[2])
         })
+    }
+
+    /// vCenter serves a new guest report (a read of the guest's identity or
+    /// interfaces). With fault `address-flap` on this VM each report shows
+    /// the other of two leases, as when two DHCP servers answer on the
+    /// segment or a lease is being renumbered; without it the guest keeps
+    /// its first lease. Tools really sends a report every guestinfo poll
+    /// (30 s); the simulator ties the change to the read instead, so it
+    /// shows under instant timing, where no time passes, and a test knows
+    /// which read sees it. The fault is asked at each report, not at boot,
+    /// so a test can switch it on in the middle of a build. Before Tools'
+    /// first report there is nothing to serve and nothing changes.
+    pub fn next_guest_report(&mut self, now: Instant, faults: &FaultEngine) {
+        if !self.guest_reported(now) {
+            return;
+        }
+        let flapping = faults
+            .for_vm(&self.name, |k| (*k == FaultKind::AddressFlap).then_some(()))
+            .is_some();
+        if let Some(boot) = self.boot.as_mut() {
+            boot.second_lease = flapping && !boot.second_lease;
+        }
+    }
+
+    /// The second DHCP server's lease: 100 above the first, kept inside
+    /// the subnet's host range (2–254; .1 is the gateway).
+    fn second_lease_octet(&self) -> u8 {
+        ((u16::from(self.lease_octet) + 100 - 2) % 253 + 2) as u8
     }
 
     pub fn mac_address(&self) -> String {

@@ -148,7 +148,11 @@ impl Machine {
 
     pub(super) fn boot(&mut self, now: Instant, faults: BootFaults) {
         self.power = PowerState::PoweredOn;
-        self.boot = Some(Boot { at: now, faults });
+        self.boot = Some(Boot {
+            at: now,
+            faults,
+            second_lease: false,
+        });
         self.suspended_at = None;
         self.pending = None;
         self.guest.boot();

@@ -1,9 +1,12 @@
 //! What VMware Tools reports about the guest: identity, networking,
 //! interfaces, routes, local filesystems and operations readiness. All
 //! answer 503 SERVICE_UNAVAILABLE while tools are not running (or have not
-//! reported yet), like vCenter.
+//! reported yet), like vCenter. A read of the identity or the interfaces is
+//! a new guest report ([`Machine::next_guest_report`]: fault `address-flap`
+//! changes the address there); the routing table shows the address of the
+//! last report, so every route agrees on it.
 
-use super::vm_ref;
+use super::{vm_mut, vm_ref};
 use crate::simulator::error::{ApiError, ApiResult};
 use crate::simulator::machine::{Machine, NIC_KEY};
 use crate::simulator::state::{Shared, World};
@@ -56,11 +59,19 @@ fn reported_ip(world: &World, vm: &str) -> ApiResult<Option<String>> {
     Ok(m.guest_ip(now, world.subnet))
 }
 
+/// Takes a new guest report, once tools are running.
+fn next_report(s: &Shared, world: &mut World, vm: &str) -> ApiResult<()> {
+    with_tools(world, vm)?;
+    vm_mut(world, vm)?.next_guest_report(Instant::now(), &s.faults);
+    Ok(())
+}
+
 async fn identity(
     State(s): State<Shared>,
     Path(vm): Path<String>,
 ) -> ApiResult<Json<GuestIdentity>> {
-    let world = s.world();
+    let mut world = s.world();
+    next_report(&s, &mut world, &vm)?;
     let ip = reported_ip(&world, &vm)?;
     let m = vm_ref(&world, &vm)?;
     let os = m.guest().os();
@@ -156,7 +167,8 @@ async fn interfaces(
     State(s): State<Shared>,
     Path(vm): Path<String>,
 ) -> ApiResult<Json<Vec<GuestInterfaceInfo>>> {
-    let world = s.world();
+    let mut world = s.world();
+    next_report(&s, &mut world, &vm)?;
     let m = with_tools(&world, &vm)?;
     let now = Instant::now();
     let apipa = m.apipa();

@@ -181,9 +181,20 @@ impl BuildEnv {
         interrupt: &Interrupt,
         spy: Option<&dyn Reporter>,
     ) -> (BuildOutcome, Vec<String>) {
+        self.run_job_on(&self.client, job, interrupt, spy).await
+    }
+
+    /// [`BuildEnv::run_job`] through another client (another poll interval).
+    pub async fn run_job_on(
+        &self,
+        client: &Client,
+        job: &engine::BuildJob,
+        interrupt: &Interrupt,
+        spy: Option<&dyn Reporter>,
+    ) -> (BuildOutcome, Vec<String>) {
         let recorded = Recorded::default();
         let both = Both(&recorded, spy);
-        let outcome = engine::run(job, &self.client, &both, interrupt).await;
+        let outcome = engine::run(job, client, &both, interrupt).await;
         let lines = recorded.lines.lock().expect("lines").clone();
         (outcome, lines)
     }
