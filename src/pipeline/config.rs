@@ -153,25 +153,15 @@ pub enum StageConfig {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommonOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HardwareOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
     /// Minimum virtual hardware version (OpenShift: 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_version: Option<u8>,
@@ -183,13 +173,8 @@ pub struct HardwareOptions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
     /// Minimum VMware Tools version (dotted, `11.0.6`); default the target's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_version: Option<String>,
@@ -201,13 +186,8 @@ pub struct ToolsOptions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
     /// Polls that must report the same address (default 3). The first is
     /// the network stage's; the others are spread over the later stages,
     /// each at least one poll interval after the last, and the watch is
@@ -223,13 +203,8 @@ pub struct NetworkOptions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpensshOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
     /// The administrator public key (a `.pub` file, OpenSSH format).
     pub public_key_file: PathBuf,
     /// The private key WMCO holds (its `cloud-private-key` secret), to check
@@ -253,13 +228,8 @@ pub enum Runtime {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerRuntimeOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
     /// Default: the target's runtime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,
@@ -274,13 +244,8 @@ pub struct ContainerRuntimeOptions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KubernetesNodeOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
     /// Local folder (relative to the pipeline file) with kubelet.exe,
     /// kube-proxy.exe, flanneld.exe, start.ps1, cni/flannel.exe,
     /// cni/host-local.exe, cni/win-overlay.exe and a SHA256SUMS listing them.
@@ -303,13 +268,8 @@ pub struct KubernetesNodeOptions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
     /// Also open UDP 4789 (Flannel VXLAN); default true for `kubernetes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vxlan: Option<bool>,
@@ -318,13 +278,8 @@ pub struct FirewallOptions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WindowsUpdateOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
     /// Install/reboot rounds before giving up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rounds: Option<u32>,
@@ -336,13 +291,8 @@ pub struct WindowsUpdateOptions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptsOptions {
-    #[serde(
-        default,
-        with = "opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
     /// User PowerShell scripts (relative to the pipeline file), run in order;
     /// each must exit 0.
     pub run: Vec<PathBuf>,
@@ -437,16 +387,16 @@ impl StageConfig {
             | StageConfig::Sysprep(o)
             | StageConfig::Template(o)
             | StageConfig::Publish(o)
-            | StageConfig::Machineset(o) => o.timeout,
-            StageConfig::Hardware(o) => o.timeout,
-            StageConfig::Tools(o) => o.timeout,
-            StageConfig::Network(o) => o.timeout,
-            StageConfig::Openssh(o) => o.timeout,
-            StageConfig::ContainerRuntime(o) => o.timeout,
-            StageConfig::Firewall(o) => o.timeout,
-            StageConfig::KubernetesNode(o) => o.timeout,
-            StageConfig::WindowsUpdate(o) => o.timeout,
-            StageConfig::Scripts(o) => o.timeout,
+            | StageConfig::Machineset(o) => o.timeout.map(|t| t.0),
+            StageConfig::Hardware(o) => o.timeout.map(|t| t.0),
+            StageConfig::Tools(o) => o.timeout.map(|t| t.0),
+            StageConfig::Network(o) => o.timeout.map(|t| t.0),
+            StageConfig::Openssh(o) => o.timeout.map(|t| t.0),
+            StageConfig::ContainerRuntime(o) => o.timeout.map(|t| t.0),
+            StageConfig::Firewall(o) => o.timeout.map(|t| t.0),
+            StageConfig::KubernetesNode(o) => o.timeout.map(|t| t.0),
+            StageConfig::WindowsUpdate(o) => o.timeout.map(|t| t.0),
+            StageConfig::Scripts(o) => o.timeout.map(|t| t.0),
         }
     }
 }
@@ -473,70 +423,70 @@ pub const STAGE_NAMES: [&str; 17] = [
     "machineset",
 ];
 
-/// `timeout: 20m` — humantime's format (`30s`, `20m`, `1h 30m`).
-mod opt_duration {
-    use serde::de::{self, Visitor};
-    use serde::{Deserializer, Serializer};
-    use std::fmt;
-    use std::time::Duration;
+/// A stage's `timeout: 20m`, in humantime's format (`30s`, `20m`,
+/// `1h 30m`). One type for every stage's option, so the format, its error
+/// messages and its schema are written once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeout(pub Duration);
 
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
-            None => s.serialize_none(),
-        }
+impl Serialize for Timeout {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timeout {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TimeoutVisitor)
+    }
+}
+
+impl JsonSchema for Timeout {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timeout".into()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        d.deserialize_option(OptVisitor)
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration such as 30s, 20m or 1h 30m",
+        })
+    }
+}
+
+struct TimeoutVisitor;
+
+impl serde::de::Visitor<'_> for TimeoutVisitor {
+    type Value = Timeout;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a duration such as 30s, 20m or 1h 30m")
     }
 
-    struct OptVisitor;
+    fn visit_str<E: serde::de::Error>(self, t: &str) -> Result<Timeout, E> {
+        humantime::parse_duration(t).map(Timeout).map_err(|e| {
+            E::custom(format!(
+                "timeout `{t}`: {e} (expected a duration such as 30s, 20m or 1h 30m)"
+            ))
+        })
+    }
 
-    impl<'de> Visitor<'de> for OptVisitor {
-        type Value = Option<Duration>;
+    // A bare number has no unit: say so instead of guessing seconds.
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Timeout, E> {
+        Err(E::custom(format!(
+            "timeout `{n}` has no unit (expected a duration such as {n}s or {n}m)"
+        )))
+    }
 
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a duration such as 30s, 20m or 1h 30m")
-        }
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Timeout, E> {
+        Err(E::custom(format!(
+            "timeout `{n}` has no unit (expected a duration such as 30s, 20m or 1h 30m)"
+        )))
+    }
 
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-
-        fn visit_str<E: de::Error>(self, t: &str) -> Result<Self::Value, E> {
-            humantime::parse_duration(t).map(Some).map_err(|e| {
-                E::custom(format!(
-                    "timeout `{t}`: {e} (expected a duration such as 30s, 20m or 1h 30m)"
-                ))
-            })
-        }
-
-        // A bare number has no unit: say so instead of guessing seconds.
-        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-            Err(E::custom(format!(
-                "timeout `{n}` has no unit (expected a duration such as {n}s or {n}m)"
-            )))
-        }
-
-        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-            Err(E::custom(format!(
-                "timeout `{n}` has no unit (expected a duration such as 30s, 20m or 1h 30m)"
-            )))
-        }
-
-        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-            Err(E::custom(format!(
-                "timeout `{n}` has no unit (expected a duration such as 30s, 20m or 1h 30m)"
-            )))
-        }
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Timeout, E> {
+        Err(E::custom(format!(
+            "timeout `{n}` has no unit (expected a duration such as 30s, 20m or 1h 30m)"
+        )))
     }
 }

@@ -138,6 +138,16 @@ async fn move_into(
     Ok(start_task(&s, &entity, "MoveIntoFolder_Task", error))
 }
 
+/// A SearchIndex method's caller is authorized and names vCenter's one
+/// search index.
+fn search_index(s: &Shared, release: &str, mo: &str, headers: &HeaderMap) -> Result<(), ViFault> {
+    authorize(s, release, headers)?;
+    if mo != "SearchIndex" {
+        return Err(ViFault::managed_object_not_found("SearchIndex", mo));
+    }
+    Ok(())
+}
+
 /// The child named `name` directly in the folder `entity`; `null` when none.
 async fn find_child(
     State(s): State<Shared>,
@@ -145,10 +155,7 @@ async fn find_child(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ViFault> {
-    authorize(&s, &release, &headers)?;
-    if mo != "SearchIndex" {
-        return Err(ViFault::managed_object_not_found("SearchIndex", &mo));
-    }
+    search_index(&s, &release, &mo, &headers)?;
     let body: Value = super::params(&body, "FindChild")?;
     let (_, folder) = moref_value(body.get("entity").unwrap_or(&Value::Null), "entity")?;
     let name = body
@@ -197,10 +204,7 @@ async fn find_by_uuid(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ViFault> {
-    authorize(&s, &release, &headers)?;
-    if mo != "SearchIndex" {
-        return Err(ViFault::managed_object_not_found("SearchIndex", &mo));
-    }
+    search_index(&s, &release, &mo, &headers)?;
     let body: FindByUuidBody = super::params(&body, "FindByUuid")?;
     let world = s.world();
     let dc = match &body.datacenter {
