@@ -353,7 +353,7 @@ async fn finish(
             tracing::warn!(error = %e, "could not record the cleanup in the state file");
         }
     }
-    let error_text = result.as_ref().err().map(|e| error_chain(e));
+    let error_text = result.as_ref().err().map(error_chain);
     let written = outputs::write(job, &build, &state, status, error_text.as_deref());
     let mut error = result.err();
     let written = match written {

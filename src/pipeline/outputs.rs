@@ -19,6 +19,9 @@ pub struct Written {
     pub machineset: Option<PathBuf>,
 }
 
+// BuildError is large (it carries the stage's whole cause chain) and is
+// returned at most once per build: boxing it would buy nothing.
+#[allow(clippy::result_large_err)]
 pub fn write(
     job: &BuildJob,
     build: &Build<'_>,
@@ -52,6 +55,7 @@ pub fn write(
     Ok(written)
 }
 
+#[allow(clippy::result_large_err)]
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let io = |source| BuildError::Output {

@@ -293,7 +293,7 @@ impl StateStore {
                 Err(e) => tracing::warn!(error = %e, "skipping unreadable state file"),
             }
         }
-        out.sort_by(|a, b| a.1.started.cmp(&b.1.started));
+        out.sort_by_key(|a| a.1.started);
         Ok(out)
     }
 

@@ -236,7 +236,7 @@ fn validate(p: &GenerateParams) -> Result<(), ClusterError> {
     let hw = &p.hardware;
     if hw.num_cpus == 0
         || hw.num_cores_per_socket == 0
-        || hw.num_cpus % hw.num_cores_per_socket != 0
+        || !hw.num_cpus.is_multiple_of(hw.num_cores_per_socket)
     {
         return bad(
             "cpus",
@@ -267,7 +267,7 @@ fn validate(p: &GenerateParams) -> Result<(), ClusterError> {
 /// both ends.
 fn is_label_value(s: &str) -> bool {
     let b = s.as_bytes();
-    let alnum_edge = |c: Option<&u8>| c.map_or(true, u8::is_ascii_alphanumeric);
+    let alnum_edge = |c: Option<&u8>| c.is_none_or(u8::is_ascii_alphanumeric);
     b.len() <= 63
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))

@@ -400,7 +400,7 @@ fn workspace(value: &Node, sink: &mut Sink<'_>) {
     };
     let missing: Vec<&str> = ["server", "datacenter", "datastore", "folder"]
         .into_iter()
-        .filter(|f| ws.get(f).and_then(Node::as_str).map_or(true, str::is_empty))
+        .filter(|f| ws.get(f).and_then(Node::as_str).is_none_or(str::is_empty))
         .collect();
     if !missing.is_empty() {
         sink.report(

@@ -256,7 +256,7 @@ fn vcenter(f: &mut Findings<'_>) {
                     );
                 }
             }
-            if !url.host_str().is_some_and(|h| !h.is_empty()) {
+            if url.host_str().is_none_or(|h| h.is_empty()) {
                 f.at(rules::VCENTER, "vcenter.url", "vcenter.url has no host");
             }
         }

@@ -127,7 +127,7 @@ impl FaultEngine {
                 .rule
                 .vm
                 .as_deref()
-                .map_or(true, |v| v.eq_ignore_ascii_case(vm_name));
+                .is_none_or(|v| v.eq_ignore_ascii_case(vm_name));
             (vm_ok && live.fire()).then_some(value)
         })
     }
@@ -173,7 +173,7 @@ fn route_matches(rule: &FaultRule, method: &str, route: &str) -> bool {
     let method_ok = rule
         .method
         .as_deref()
-        .map_or(true, |m| m.eq_ignore_ascii_case(method));
+        .is_none_or(|m| m.eq_ignore_ascii_case(method));
     let route_ok = match rule.route.as_deref() {
         None => true,
         Some(p) => match p.strip_suffix('*') {

@@ -25,13 +25,13 @@ pub fn split(line: &str) -> Vec<String> {
                 if chars.peek() == Some(&'"') {
                     // 2n backslashes + quote: n backslashes, the quote toggles;
                     // 2n+1: n backslashes and a literal quote.
-                    current.extend(std::iter::repeat('\\').take(backslashes / 2));
+                    current.extend(std::iter::repeat_n('\\', backslashes / 2));
                     if backslashes % 2 == 1 {
                         chars.next();
                         current.push('"');
                     }
                 } else {
-                    current.extend(std::iter::repeat('\\').take(backslashes));
+                    current.extend(std::iter::repeat_n('\\', backslashes));
                 }
             }
             '"' => {

@@ -87,7 +87,7 @@ impl Processes {
     /// Stamps exits that are due and forgets processes past retention.
     pub(super) fn settle(&mut self, now: Instant) {
         self.by_pid
-            .retain(|_, p| p.ends_at.map_or(true, |end| end + PROCESS_RETENTION > now));
+            .retain(|_, p| p.ends_at.is_none_or(|end| end + PROCESS_RETENTION > now));
         for p in self.by_pid.values_mut() {
             if let (None, Some(end)) = (p.finished, p.ends_at.filter(|end| *end <= now)) {
                 // Wall-clock exit time: as long ago as the exit instant is.

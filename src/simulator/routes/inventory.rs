@@ -86,7 +86,7 @@ async fn folders(State(s): State<Shared>, params: Params) -> ApiResult<Json<Vec<
             .filter(|f| {
                 allows(params.all("folders"), f.id.as_str())
                     && allows(params.all("names"), &f.name)
-                    && kind.first().map_or(true, |k| *k == f.folder_type)
+                    && kind.first().is_none_or(|k| *k == f.folder_type)
                     && (parents.is_empty()
                         || f.parent
                             .as_ref()

@@ -173,7 +173,7 @@ impl Spec {
             if op.method != method || !op.key_query.iter().all(|kv| query.contains(kv)) {
                 continue;
             }
-            if best.map_or(true, |b| b.key_query.len() < op.key_query.len()) {
+            if best.is_none_or(|b| b.key_query.len() < op.key_query.len()) {
                 best = Some(op);
             }
         }
