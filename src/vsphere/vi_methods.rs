@@ -42,7 +42,7 @@ pub struct ChildVm {
 
 /// A `ManagedObjectReference` as VI/JSON writes it.
 #[derive(Serialize)]
-struct MoRef<'a> {
+pub(crate) struct MoRef<'a> {
     #[serde(rename = "_typeName")]
     type_name: &'static str,
     #[serde(rename = "type")]
@@ -51,13 +51,24 @@ struct MoRef<'a> {
 }
 
 impl<'a> MoRef<'a> {
-    fn new(mo_type: &'static str, value: &'a str) -> Self {
+    pub(crate) fn new(mo_type: &'static str, value: &'a str) -> Self {
         MoRef {
             type_name: "ManagedObjectReference",
             mo_type,
             value,
         }
     }
+}
+
+/// `SearchIndex.FindByUuid`'s parameters.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FindByUuid<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    datacenter: Option<MoRef<'a>>,
+    uuid: &'a str,
+    vm_search: bool,
+    instance_uuid: bool,
 }
 
 /// Methods without parameters take an empty object.
@@ -183,11 +194,13 @@ impl Client {
         datacenter: Option<&DatacenterId>,
     ) -> Result<Option<VmId>, VsphereError> {
         let what = format!("find the VM with instance uuid {uuid}");
-        let mut body = serde_json::json!({"uuid": uuid, "vmSearch": true, "instanceUuid": true});
-        if let Some(dc) = datacenter {
-            body["datacenter"] =
-                super::transport::encode(&what, &MoRef::new("Datacenter", dc.as_str()))?;
-        }
+        let body = FindByUuid {
+            datacenter: datacenter.map(|dc| MoRef::new("Datacenter", dc.as_str())),
+            uuid,
+            vm_search: true,
+            instance_uuid: true,
+        };
+        let body = super::transport::encode(&what, &body)?;
         let reply = self
             .vi_call(
                 &ops::VI_SEARCH_FIND_BY_UUID,

@@ -26,8 +26,11 @@
 use super::error::VsphereError;
 use super::ops;
 use super::session::Client;
+use super::transport::encode;
+use super::vi_methods::MoRef;
 use super::wire::{PowerState, VmId};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -35,6 +38,56 @@ use tokio::time::Instant;
 /// (`ServiceContent.propertyCollector`), as `SearchIndex` is the search
 /// index's.
 const DEFAULT_COLLECTOR: &str = "propertyCollector";
+
+// The parameters of CreateFilter and WaitForUpdatesEx as VI/JSON names
+// them (VMware VI JSON API reference: CreateFilterRequestType,
+// WaitForUpdatesExRequestType).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateFilter<'a> {
+    spec: FilterSpec<'a>,
+    partial_updates: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FilterSpec<'a> {
+    #[serde(rename = "_typeName")]
+    type_name: &'static str,
+    prop_set: [PropertySpec; 1],
+    object_set: [ObjectSpec<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PropertySpec {
+    #[serde(rename = "_typeName")]
+    type_name: &'static str,
+    #[serde(rename = "type")]
+    mo_type: &'static str,
+    path_set: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ObjectSpec<'a> {
+    #[serde(rename = "_typeName")]
+    type_name: &'static str,
+    obj: MoRef<'a>,
+}
+
+#[derive(Serialize)]
+struct WaitForUpdatesEx<'a> {
+    version: &'a str,
+    options: WaitOptions,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WaitOptions {
+    #[serde(rename = "_typeName")]
+    type_name: &'static str,
+    max_wait_seconds: i64,
+}
 
 /// The VM properties a wait can watch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,19 +240,23 @@ impl Client {
             .and_then(Value::as_str)
             .ok_or_else(|| VsphereError::unexpected(&what, "no PropertyCollector reference"))?
             .to_string();
-        let paths: Vec<&str> = props.iter().map(|p| p.path()).collect();
-        let spec = json!({
-            "spec": {
-                "_typeName": "PropertyFilterSpec",
-                "propSet": [{"_typeName": "PropertySpec", "type": "VirtualMachine", "pathSet": paths}],
-                "objectSet": [{
-                    "_typeName": "ObjectSpec",
-                    "obj": {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": vm.as_str()},
+        let what = format!("create a PropertyFilter on {vm}");
+        let spec = CreateFilter {
+            spec: FilterSpec {
+                type_name: "PropertyFilterSpec",
+                prop_set: [PropertySpec {
+                    type_name: "PropertySpec",
+                    mo_type: "VirtualMachine",
+                    path_set: props.iter().map(|p| p.path()).collect(),
+                }],
+                object_set: [ObjectSpec {
+                    type_name: "ObjectSpec",
+                    obj: MoRef::new("VirtualMachine", vm.as_str()),
                 }],
             },
-            "partialUpdates": false,
-        });
-        let what = format!("create a PropertyFilter on {vm}");
+            partial_updates: false,
+        };
+        let spec = encode(&what, &spec)?;
         if let Err(e) = self
             .vi_call(&ops::VI_PC_CREATE_FILTER, &id, Some(spec), &what)
             .await
@@ -235,10 +292,16 @@ impl VmWatch<'_> {
                 if secs == 0 && !version.is_empty() {
                     tokio::time::sleep(max_wait).await;
                 }
-                let body = json!({
-                    "version": version.as_str(),
-                    "options": {"_typeName": "WaitOptions", "maxWaitSeconds": secs},
-                });
+                let body = encode(
+                    &what,
+                    &WaitForUpdatesEx {
+                        version: version.as_str(),
+                        options: WaitOptions {
+                            type_name: "WaitOptions",
+                            max_wait_seconds: secs,
+                        },
+                    },
+                )?;
                 match self
                     .client
                     .vi_call(&ops::VI_PC_WAIT, id, Some(body), &what)
@@ -358,6 +421,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn an_update_set_sets_what_changed_and_a_leave_marks_the_vm_gone() {
