@@ -279,6 +279,21 @@ impl Client {
 }
 
 impl VmWatch<'_> {
+    /// Like [`VmWatch::next`], but for a caller that has just read the VM
+    /// itself: the first call does not hand back the current values (they
+    /// are taken in, not returned) and waits for a change from them.
+    pub async fn changed(&mut self, max_wait: Duration) -> Result<&VmProperties, VsphereError> {
+        match &mut self.mode {
+            Mode::Collector { version, .. } if version.is_empty() => {
+                self.next(Duration::ZERO).await?;
+            }
+            // A poll now would only repeat the caller's own read.
+            Mode::Polling { first, .. } => *first = false,
+            Mode::Collector { .. } => {}
+        }
+        self.next(max_wait).await
+    }
+
     /// What is known after the next change, or after `max_wait` without
     /// one. The first call answers the current values at once.
     pub async fn next(&mut self, max_wait: Duration) -> Result<&VmProperties, VsphereError> {

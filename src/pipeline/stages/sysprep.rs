@@ -142,8 +142,9 @@ async fn wait_for_power_off<'c>(
         }
         let Some(w) = watch.as_mut() else { continue };
         let left = deadline.saturating_duration_since(Instant::now());
+        // The power state was just read: wait for it to change.
         let seen = w
-            .next(check_every.min(left))
+            .changed(check_every.min(left))
             .await
             .map_err(StageError::vsphere(format!(
                 "watch the power state of {vm}"
